@@ -7,6 +7,7 @@ YAML file swaps the instrument without code changes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass, field
@@ -243,6 +244,12 @@ def load_codebook(codebook: str | Path | Codebook | None = None) -> Codebook:
         return codebook
     path = resolve_codebook_path(codebook)
     text = path.read_bytes()
+    return _load_cached(str(path), text)
+
+
+@functools.lru_cache(maxsize=32)
+def _load_cached(path: str, text: bytes) -> Codebook:
+    """Parse once per (path, content); a changed file has other bytes and is parsed again."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -555,12 +555,9 @@ def _validate_responses(frame, study, codebook, problems):
         problems.raise_if_any()
         first = ~frame.duplicated(resp_cols, keep="first")
         resp = frame.loc[first, resp_cols + ["unit", "role", "_row"]].reset_index(drop=True)
-        codes = pd.MultiIndex.from_frame(frame[resp_cols]).get_indexer(
-            pd.MultiIndex.from_frame(resp[resp_cols]))
         # map every row to its respondent's position
         key_index = pd.MultiIndex.from_frame(resp[resp_cols])
         resp_pos = key_index.get_indexer(pd.MultiIndex.from_frame(frame[resp_cols]))
-        del codes
         item_no = pd.Index(item_ids).get_indexer(frame["item_id"])
         answers = (resp_pos, item_no.astype(np.int16), values)
     else:
