@@ -252,6 +252,11 @@ class KindSpec:
     optional: tuple[str, ...]
     order: int  # ingest order within a folder: registry first
     detect: Callable[[set[str]], bool]
+    #: validate(frame, study, codebook, problems) -> {table: rows to insert}; ``None`` for the
+    #: built-in kinds, whose validators live in this module.
+    validate: Callable | None = None
+    #: CREATE TABLE statements for tables this kind adds to the store (created on first ingest).
+    tables: tuple[str, ...] = ()
 
 
 KINDS: dict[str, KindSpec] = {
@@ -269,6 +274,28 @@ KINDS: dict[str, KindSpec] = {
         "events", ("org_id", "date", "kind"), ("text",), 1,
         lambda cols: {"date", "kind"} <= cols),
 }
+
+
+def register_kind(spec: KindSpec) -> None:
+    """Add a kind of input file (used by modules such as :mod:`mognad.dios`).
+
+    The spec's ``validate`` must add every problem to the :class:`Problems` it is given and
+    return the rows to insert per table; ingest then writes them in one transaction with the
+    file's provenance, exactly as for the built-in kinds.
+    """
+    KINDS[spec.name] = spec
+
+
+def _load_plugins() -> None:
+    """Import the modules that register further kinds (DIOS, case studies), if present."""
+    import importlib
+
+    for module in ("mognad.dios", "mognad.governance"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
 
 
 def detect_kind(columns: Iterable[str]) -> str | None:
@@ -291,7 +318,7 @@ def detect_kind(columns: Iterable[str]) -> str | None:
 # ---------------------------------------------------------------------------------------------
 # Problems
 # ---------------------------------------------------------------------------------------------
-class _Problems:
+class Problems:
     def __init__(self, file: str):
         self.file = file
         self.items: list[dict] = []
@@ -336,7 +363,7 @@ class _Problems:
         raise ValidationError(head + "\n" + "\n".join(lines), self.items)
 
 
-def _clean_str(s: pd.Series) -> pd.Series:
+def clean_str(s: pd.Series) -> pd.Series:
     s = s.str.strip()
     return s.where(s.notna() & (s != ""))
 
@@ -344,7 +371,7 @@ def _clean_str(s: pd.Series) -> pd.Series:
 # ---------------------------------------------------------------------------------------------
 # Kind-specific validation
 # ---------------------------------------------------------------------------------------------
-def _check_required(frame: pd.DataFrame, spec: KindSpec, problems: _Problems) -> None:
+def check_required(frame: pd.DataFrame, spec: KindSpec, problems: Problems) -> None:
     missing = [c for c in spec.required if c not in frame.columns]
     if missing:
         have = [c for c in frame.columns if c != "_row"]
@@ -357,7 +384,7 @@ def _check_required(frame: pd.DataFrame, spec: KindSpec, problems: _Problems) ->
                           "a value is required here")
 
 
-def _check_round(frame: pd.DataFrame, problems: _Problems) -> pd.Series:
+def check_round(frame: pd.DataFrame, problems: Problems) -> pd.Series:
     r = pd.to_numeric(frame["round"].str.strip(), errors="coerce")
     bad = r.isna() | (r != np.floor(r)) | (r < ROUND_RANGE[0]) | (r > ROUND_RANGE[1])
     bad &= frame["round"].notna()
@@ -371,7 +398,7 @@ def _known_orgs(study: Study, extra: pd.DataFrame | None = None) -> set[str]:
     return known
 
 
-def _check_orgs(frame: pd.DataFrame, study: Study, problems: _Problems) -> None:
+def check_orgs(frame: pd.DataFrame, study: Study, problems: Problems) -> None:
     known = _known_orgs(study)
     ids = frame["org_id"]
     bad = ids.notna() & ~ids.isin(known)
@@ -382,13 +409,13 @@ def _check_orgs(frame: pd.DataFrame, study: Study, problems: _Problems) -> None:
 
 
 def _validate_organisations(frame, study, codebook, problems):
-    frame["org_id"] = _clean_str(frame["org_id"])
-    frame["name"] = _clean_str(frame["name"])
+    frame["org_id"] = clean_str(frame["org_id"])
+    frame["name"] = clean_str(frame["name"])
     for col in KINDS["organisations"].optional:
-        frame[col] = _clean_str(frame[col]) if col in frame else pd.Series(np.nan, index=frame.index,
+        frame[col] = clean_str(frame[col]) if col in frame else pd.Series(np.nan, index=frame.index,
                                                                              dtype="str")
-    frame["org_type"] = _clean_str(frame["org_type"]).str.casefold()
-    _check_required(frame, KINDS["organisations"], problems)
+    frame["org_type"] = clean_str(frame["org_type"]).str.casefold()
+    check_required(frame, KINDS["organisations"], problems)
     bad = frame["org_type"].notna() & ~frame["org_type"].isin(ORG_TYPES)
     problems.add_mask(frame, bad, "org_type", f"must be one of {', '.join(ORG_TYPES)}")
     kg = frame["kommungrupp"].str.upper()
@@ -426,15 +453,15 @@ def _validate_organisations(frame, study, codebook, problems):
 def _validate_invitations(frame, study, codebook, problems):
     for col in ("org_id", "unit"):
         if col in frame:
-            frame[col] = _clean_str(frame[col])
+            frame[col] = clean_str(frame[col])
     if "unit" not in frame:
         frame["unit"] = pd.Series(np.nan, index=frame.index, dtype="str")
-    _check_required(frame, KINDS["invitations"], problems)
-    frame["round_int"] = _check_round(frame, problems)
+    check_required(frame, KINDS["invitations"], problems)
+    frame["round_int"] = check_round(frame, problems)
     inv = pd.to_numeric(frame["invited"].str.strip(), errors="coerce")
     bad = frame["invited"].notna() & (inv.isna() | (inv < 0) | (inv != np.floor(inv)))
     problems.add_mask(frame, bad, "invited", "must be a whole number of invited people (>= 0)")
-    _check_orgs(frame, study, problems)
+    check_orgs(frame, study, problems)
     key = ["org_id", "round_int", "unit"]
     dup = frame.duplicated(key, keep="first")
     problems.add_mask(frame, dup, "unit", "org_id, round and unit appear earlier in the file")
@@ -459,17 +486,17 @@ def _validate_invitations(frame, study, codebook, problems):
 def _validate_events(frame, study, codebook, problems):
     for col in ("org_id", "kind", "text"):
         if col in frame:
-            frame[col] = _clean_str(frame[col])
+            frame[col] = clean_str(frame[col])
     if "text" not in frame:
         frame["text"] = pd.Series(np.nan, index=frame.index, dtype="str")
-    _check_required(frame, KINDS["events"], problems)
+    check_required(frame, KINDS["events"], problems)
     dates = pd.to_datetime(frame["date"].str.strip(), errors="coerce", format="ISO8601")
     bad = frame["date"].notna() & dates.isna()
     problems.add_mask(frame, bad, "date", "must be a date written YYYY-MM-DD")
     bad = frame["kind"].notna() & ~frame["kind"].str.fullmatch(r"[a-z_]+")
     problems.add_mask(frame, bad, "kind", "must be a lower-case word such as programme_start, "
                                           "reorganisation, funding_change, course_start")
-    _check_orgs(frame, study, problems)
+    check_orgs(frame, study, problems)
     problems.raise_if_any()
     out = pd.DataFrame({"org_id": frame["org_id"], "date": dates.dt.date, "kind": frame["kind"],
                         "text": frame["text"]})
@@ -499,12 +526,12 @@ def _validate_responses(frame, study, codebook, problems):
     problems.raise_if_any()
     for col in ("org_id", "respondent_id", "unit", "role"):
         if col in frame:
-            frame[col] = _clean_str(frame[col])
+            frame[col] = clean_str(frame[col])
         else:
             frame[col] = pd.Series(np.nan, index=frame.index, dtype="str")
-    _check_required(frame, KINDS["responses"], problems)
-    frame["round_int"] = _check_round(frame, problems)
-    _check_orgs(frame, study, problems)
+    check_required(frame, KINDS["responses"], problems)
+    frame["round_int"] = check_round(frame, problems)
+    check_orgs(frame, study, problems)
     valid = f"{codebook.scale_min}–{codebook.scale_max} or vet ej"
 
     dk_text = {"vet ej", "-", "", "vetej", "vet inte"} | {
@@ -539,7 +566,7 @@ def _validate_responses(frame, study, codebook, problems):
         return lookup[codes]  # code -1 (empty cell) picks the trailing -1
 
     if long:
-        frame["item_id"] = _clean_str(frame["item_id"]).map(
+        frame["item_id"] = clean_str(frame["item_id"]).map(
             lambda x: _canonical(x, set(item_ids)) if isinstance(x, str) else x)
         bad = frame["item_id"].notna() & ~frame["item_id"].isin(item_ids)
         problems.add_mask(frame, bad, "item_id",
@@ -747,6 +774,7 @@ def ingest(paths: str | Path | Iterable[str | Path], *, study: str | Path | Stud
         end with the others appended.
     """
     study = study if isinstance(study, Study) else open_study(study)
+    _load_plugins()
     if isinstance(paths, str | Path):
         paths = [paths]
     files, dataset = _list_files(paths)
@@ -796,13 +824,17 @@ def _ingest_one(raw: RawTable, *, kind: str, study: Study, synthetic: bool) -> I
     if len(seen):
         return IngestResult(raw.name, kind, len(frame), 0, "unchanged",
                             "same content ingested before; nothing added")
-    problems = _Problems(raw.name)
-    tables = _VALIDATORS[kind](frame, study, study.codebook, problems)
+    problems = Problems(raw.name)
+    spec = KINDS[kind]
+    validate = spec.validate or _VALIDATORS[kind]
+    tables = validate(frame, study, study.codebook, problems)
     problems.raise_if_any()
 
     con = study.connect(read_only=False)
     try:
         con.execute("BEGIN TRANSACTION")
+        for ddl in spec.tables:
+            con.execute(ddl)
         source_id = int(con.execute("SELECT coalesce(max(source_id), 0) + 1 FROM provenance")
                         .fetchall()[0][0])
         added = 0

@@ -269,6 +269,20 @@ class Study:
         out["date"] = pd.to_datetime(out["date"])
         return out
 
+    def table(self, name: str) -> pd.DataFrame:
+        """Any table of the store by name (e.g. ``systems`` once DIOS inventories are ingested).
+
+        A table that no ingested file has created yet comes back empty with no columns.
+        """
+        if not name.isidentifier():
+            raise StudyError(f"{name!r} is not a table name")
+        known = set(self.sql("SELECT table_name FROM information_schema.tables")["table_name"])
+        if name not in known:
+            return pd.DataFrame()
+        return self._frame(f"SELECT * EXCLUDE (source_id) FROM {name}"
+                           if "source_id" in self.sql(f"SELECT * FROM {name} LIMIT 0").columns
+                           else f"SELECT * FROM {name}")
+
     @property
     def rounds(self) -> list[int]:
         """Measurement rounds present in the responses."""
