@@ -57,6 +57,7 @@ lab: study
 
 bench: $(STAMP)
 	$(PY) benchmarks/ingest.py
+	$(PY) benchmarks/scoring.py
 
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
