@@ -31,7 +31,7 @@ import pyarrow.csv as pacsv
 import yaml
 
 from mognad.errors import MognadError, ValidationError
-from mognad.store import Study, open_study, read_key
+from mognad.store import Study, open_study, quiet, read_key
 
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".sav")
 ORG_TYPES = ("kommun", "region", "myndighet", "bolag", "annan")
@@ -662,7 +662,7 @@ def pseudonymise(org_ids: pd.Series, respondent_ids: pd.Series, *, key: bytes) -
                           "r": respondent_ids.astype("str").to_numpy()})
     con = duckdb.connect()
     try:
-        con.execute("SET enable_progress_bar = false")
+        quiet(con)
         con.register("ids", frame)
         out = con.execute(
             "SELECT substr(sha256(?::BLOB || unhex(sha256(?::BLOB || "

@@ -4,16 +4,12 @@
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg", force=False)
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from mognad.codebook import Codebook, load_codebook  # noqa: E402
-from mognad.text import fmt_pct, label  # noqa: E402
+from mognad.codebook import Codebook, load_codebook
+from mognad.text import fmt_pct, label
 
 OWN = "#1f4e79"
 PEER = "#b0b7c3"
@@ -103,14 +99,16 @@ def quadrant_map(types: pd.DataFrame, *, org_id: str, history: pd.DataFrame | No
     else:
         ax.scatter(others["x_pct"], others["y_pct"], s=16, color=PEER, alpha=0.6,
                    label=label("national", lang))
+    own = types[types["org_id"] == org_id]
     if history is not None and len(history):
         h = history.sort_values("round")
-        ax.plot(h["x_pct"], h["y_pct"], "-", color=OWN, alpha=0.5, lw=1.5)
+        path_x = [*h["x_pct"], *own["x_pct"]]
+        path_y = [*h["y_pct"], *own["y_pct"]]
+        ax.plot(path_x, path_y, "-", color=OWN, alpha=0.5, lw=1.5)
         ax.scatter(h["x_pct"], h["y_pct"], s=30, color=OWN, alpha=0.5)
-        for _, r in h.iterrows():
-            ax.annotate(str(r["round"]), (r["x_pct"], r["y_pct"]), xytext=(4, -10),
-                        textcoords="offset points", fontsize=8, color=OWN)
-    own = types[types["org_id"] == org_id]
+        for rnd, x, y in zip(h["round"], h["x_pct"], h["y_pct"], strict=True):
+            ax.annotate(str(int(rnd)), (x, y), xytext=(4, -10), textcoords="offset points",
+                        fontsize=8, color=OWN)
     if len(own):
         ax.scatter(own["x_pct"], own["y_pct"], s=140, color=OWN, edgecolor="white", lw=1.5,
                    zorder=5)

@@ -13,6 +13,7 @@ Raw files are never changed; everything in the store is rebuilt from them plus t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
@@ -132,6 +133,17 @@ def init_study(path: str | Path, *, codebook: str | Path | None = None, exist_ok
     return path
 
 
+def quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Switch DuckDB's progress bar off (it would print into reports and logs).
+
+    In a Jupyter kernel without ipywidgets DuckDB refuses to change the setting; it then prints
+    no bar anyway.
+    """
+    with contextlib.suppress(duckdb.Error):
+        con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def _require_study(path: Path) -> Path:
     if not (path / DB_NAME).is_file():
         raise StudyError(
@@ -163,7 +175,7 @@ class Study:
     def connect(self, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection to the store (read-only by default)."""
         con = duckdb.connect(str(self.path / DB_NAME), read_only=read_only)
-        con.execute("SET enable_progress_bar = false")
+        quiet(con)
         return con
 
     def sql(self, query: str, params: list | None = None) -> pd.DataFrame:

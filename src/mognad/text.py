@@ -146,6 +146,37 @@ def fmt_interval(low, high, decimals: int = 0, lang: str = "sv") -> str:
     return f"({fmt_number(low, decimals, lang)}–{fmt_number(high, decimals, lang)}{unit})"
 
 
+def fmt_signed(x, decimals: int = 1, lang: str = "sv") -> str:
+    """A signed number, e.g. a difference in percentage points without the unit.
+
+    Examples
+    --------
+    >>> fmt_signed(6.64), fmt_signed(-0.32), fmt_signed(0.04)
+    ('+6,6', '−0,3', '0,0')
+    """
+    if _missing(x):
+        return "–"
+    rounded = round(float(x), decimals)
+    return ("+" if rounded > 0 else "") + fmt_number(rounded, decimals, lang)
+
+
+def fmt_range(low, high, decimals: int = 0, lang: str = "sv", unit: str = "%") -> str:
+    """An interval without brackets: ``54–63 %``; for signed values ``−6,6 till +7,4``.
+
+    Examples
+    --------
+    >>> fmt_range(53.6, 63.2), fmt_range(-6.63, 7.36, 1, unit="pp")
+    ('54–63 %', '−6,6 till +7,4')
+    """
+    if _missing(low) or _missing(high):
+        return "–"
+    if unit == "pp":
+        word = " till " if lang == "sv" else " to "
+        return fmt_signed(low, decimals, lang) + word + fmt_signed(high, decimals, lang)
+    sign = " %" if lang == "sv" else "%"
+    return f"{fmt_number(low, decimals, lang)}–{fmt_number(high, decimals, lang)}{sign}"
+
+
 def fmt_pp(x, decimals: int = 1, lang: str = "sv") -> str:
     """A signed difference in percentage points.
 
@@ -158,3 +189,130 @@ def fmt_pp(x, decimals: int = 1, lang: str = "sv") -> str:
         return "–"
     sign = "+" if x > 0 else ""
     return f"{sign}{fmt_number(x, decimals, lang)} {label('percentage_points', lang)}"
+
+
+HEADINGS = {
+    "sv": {
+        "title": "Digital mognad {round}: {name}",
+        "summary": "Sammanfattning",
+        "type": "Typ och generella rekommendationer",
+        "categories": "Kategorierna jämfört med jämförelsegruppen",
+        "map": "Kartan: digital förmåga och digitalt arv",
+        "weakest": "De tre svagaste kategorierna",
+        "change": "Förändring sedan {previous}",
+        "no_change": "Organisationen deltog inte i någon tidigare mätomgång.",
+        "internal": "Intern jämförelse",
+        "units": "Enheter",
+        "roles": "Roller",
+        "quality": "Datakvalitet",
+        "about": "Om rapporten",
+        "overall": "Total digital mognad",
+        "respondents": "svarande",
+        "peer_text": "Jämförelsegrupp: {peer} ({n} organisationer).",
+    },
+    "en": {
+        "title": "Digital maturity {round}: {name}",
+        "summary": "Summary",
+        "type": "Type and generic recommendations",
+        "categories": "Categories compared with peers",
+        "map": "The map: digital capability and digital legacy",
+        "weakest": "The three weakest categories",
+        "change": "Change since {previous}",
+        "no_change": "The organisation took part in no earlier round.",
+        "internal": "Internal comparison",
+        "units": "Units",
+        "roles": "Roles",
+        "quality": "Data quality",
+        "about": "About this report",
+        "overall": "Overall digital maturity",
+        "respondents": "respondents",
+        "peer_text": "Peer group: {peer} ({n} organisations).",
+    },
+}
+
+
+def heading(key: str, lang: str = "sv", **kwargs) -> str:
+    """A report heading or sentence in the report's language.
+
+    Examples
+    --------
+    >>> heading("change", "sv", previous=2023)
+    'Förändring sedan 2023'
+    """
+    return HEADINGS[check_lang(lang)][key].format(**kwargs)
+
+
+def html_table(frame, columns: dict, *, lang: str = "sv", pct: tuple = (), pp: tuple = (),
+               decimals: dict | None = None) -> str:
+    """A small HTML table with report-language headers and number formats.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    columns : dict
+        ``{column: header}`` in display order.
+    pct, pp : tuple of str
+        Columns formatted as percentages / signed numbers (percentage points; say the unit in
+        the header).
+    decimals : dict, optional
+        ``{column: decimals}`` for other numeric columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> html_table(pd.DataFrame({"a": ["x"], "b": [47.6]}), {"a": "Namn", "b": "Resultat"},
+    ...            pct=("b",))
+    '<table class="mognad"><thead><tr><th>Namn</th><th>Resultat</th></tr></thead><tbody><tr><td class="txt">x</td><td class="num">48 %</td></tr></tbody></table>'
+    """
+    import html as _html
+
+    decimals = decimals or {}
+    head = "".join(f"<th>{_html.escape(h)}</th>" for h in columns.values())
+    rows = []
+    for _, r in frame.iterrows():
+        cells = []
+        for col in columns:
+            v = r[col]
+            if col in pct:
+                text, cls = fmt_pct(None if _isna(v) else v, lang=lang), "num"
+            elif col in pp:
+                text, cls = fmt_signed(None if _isna(v) else v, lang=lang), "num"
+            elif col in decimals:
+                text, cls = fmt_number(None if _isna(v) else v, decimals[col], lang), "num"
+            else:
+                text, cls = ("–" if _isna(v) else _html.escape(str(v))), "txt"
+            cells.append(f'<td class="{cls}">{text}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<table class="mognad"><thead><tr>{head}</tr></thead><tbody>'
+            + "".join(rows) + "</tbody></table>")
+
+
+def _isna(v) -> bool:
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def banner(lang: str = "sv") -> str:
+    """The synthetic-data banner as an HTML block."""
+    return ('<div style="border:3px solid #c0504d;background:#fbeaea;color:#7a1f1d;'
+            'padding:10px 14px;font-weight:bold;font-size:1.1em;margin:8px 0 16px 0">'
+            f'{label("synthetic_banner", lang)}</div>')
+
+
+REPORT_CSS = """<style>
+table.mognad { border-collapse: collapse; margin: 6px 0 14px 0; font-size: 0.92em; }
+table.mognad th { text-align: left; border-bottom: 1.5px solid #444; padding: 4px 10px; }
+table.mognad td { padding: 3px 10px; border-bottom: 1px solid #ddd; white-space: nowrap; }
+table.mognad td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+table.mognad td.txt { text-align: left; }
+table.mognad tbody tr:nth-child(odd) { background: #f6f7f9; }
+</style>"""
+
+
+def report_css() -> str:
+    """The style sheet for :func:`html_table` tables (include once per report)."""
+    return REPORT_CSS

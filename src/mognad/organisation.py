@@ -1,0 +1,333 @@
+"""Everything one organisation's report shows, computed in one call.
+
+:func:`organisation_profile` gathers the numbers of the per-organisation report (overall
+maturity, type with probability, categories against peers, the 2 x 2 map, the weakest
+categories, change since the previous round, internal comparison under disclosure control,
+response rate, data-quality notes, provenance), so the report notebook only formats and plots.
+National figures come from :func:`mognad.national.national_round`, computed once per batch.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mognad.errors import MognadError
+from mognad.store import Study, open_study
+from mognad.text import check_lang, fmt_number, fmt_pct
+
+PEER_COLUMNS = ("org_type", "kommungrupp", "county_code", "size_class")
+
+
+@dataclass
+class OrganisationProfile:
+    """The numbers of one organisation's report for one round (see :func:`organisation_profile`).
+
+    Tables are tidy DataFrames; figures that would rest on fewer than ``k_min`` respondents are
+    already suppressed.
+    """
+
+    org: dict
+    round: int
+    lang: str
+    k_min: int
+    peer_group: str
+    total: dict
+    type: dict
+    comparison: pd.DataFrame
+    weakest: pd.DataFrame
+    types: pd.DataFrame
+    peer_mask: pd.Series
+    history: pd.DataFrame
+    change: pd.DataFrame
+    previous_round: int | None
+    units: pd.DataFrame
+    roles: pd.DataFrame
+    response_rate: float | None
+    notes: list[str] = field(default_factory=list)
+    provenance: dict = field(default_factory=dict)
+    synthetic: bool = False
+
+    def results(self) -> dict:
+        """Key numbers, machine-readable (for ``<report>.results.json``)."""
+        cats = self.comparison[self.comparison["level"].isin(["category", "dimension", "total"])]
+        cols = ["level", "name", "score_pct", "ci_low", "ci_high", "peer_mean", "difference",
+                "diff_ci_low", "diff_ci_high", "percentile_rank", "n_peers"]
+        return {
+            "org_id": self.org["org_id"],
+            "name": self.org["name"],
+            "round": self.round,
+            "synthetic": self.synthetic,
+            "total": self.total,
+            "type": {k: v for k, v in self.type.items() if k != "recommendations"},
+            "scores": cats[[c for c in cols if c in cats]].to_dict("records"),
+            "weakest_categories": self.weakest["name"].tolist(),
+            "previous_round": self.previous_round,
+            "change": self.change.to_dict("records"),
+            "response_rate": self.response_rate,
+            "units_shown": int((~self.units["suppressed"]).sum()) if len(self.units) else 0,
+            "units_suppressed": int(self.units["suppressed"].sum()) if len(self.units) else 0,
+            "peer_group": self.peer_group,
+            "k_min": self.k_min,
+            "provenance": self.provenance,
+        }
+
+
+def _scalar(frame: pd.DataFrame, column: str):
+    value = frame[column].iloc[0] if len(frame) else np.nan
+    return None if pd.isna(value) else float(value)
+
+
+def change_between_rounds(responses: pd.DataFrame, *, codebook=None, from_round: int,
+                          to_round: int, n_boot: int = 1000, seed: int = 0, ci: float = 0.95,
+                          levels=("total", "dimension", "category")) -> pd.DataFrame:
+    """Change of one organisation's scores between two rounds, with a bootstrap interval.
+
+    Respondents differ between rounds, so the rounds are treated as independent samples: the
+    interval is the percentile interval of the difference of independent cluster-bootstrap draws
+    of the two rounds.
+
+    Parameters
+    ----------
+    responses : DataFrame
+        Long responses of one organisation in (at least) the two rounds.
+
+    Returns
+    -------
+    DataFrame
+        ``level``, ``name``, ``from_pct``, ``to_pct``, ``change_pp``, ``ci_low``, ``ci_high``.
+
+    Examples
+    --------
+    >>> from mognad.scoring import to_long
+    >>> wide = pd.DataFrame({"org_id": "1", "round": [2023] * 4 + [2024] * 4,
+    ...                      "respondent_id": list("abcdefgh"),
+    ...                      **{f"q{i:02d}": [3, 4, 3, 4, 4, 5, 4, 5] for i in range(1, 31)}})
+    >>> ch = change_between_rounds(to_long(wide), from_round=2023, to_round=2024, n_boot=200)
+    >>> ch.loc[ch.level == "total", ["from_pct", "to_pct", "change_pp"]].round(1).values.tolist()
+    [[50.0, 70.0, 20.0]]
+    """
+    from mognad.scoring import bootstrap_scores
+
+    sub = responses[responses["round"].isin([from_round, to_round])]
+    draws = bootstrap_scores(sub, codebook=codebook, by=("org_id", "round"), n_boot=n_boot,
+                             seed=seed)
+    rounds = draws.groups["round"].astype(int).tolist()
+    if from_round not in rounds or to_round not in rounds:
+        return pd.DataFrame(columns=["level", "name", "from_pct", "to_pct", "change_pp",
+                                     "ci_low", "ci_high"])
+    i0, i1 = rounds.index(from_round), rounds.index(to_round)
+    diff = draws.draws[i1].astype(float) - draws.draws[i0].astype(float)
+    alpha = (1 - ci) / 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low = np.nanquantile(diff, alpha, axis=1)
+        high = np.nanquantile(diff, 1 - alpha, axis=1)
+    out = draws.names.copy()
+    out["from_pct"] = draws.point[i0]
+    out["to_pct"] = draws.point[i1]
+    out["change_pp"] = out["to_pct"] - out["from_pct"]
+    out["ci_low"] = low
+    out["ci_high"] = high
+    return out[out["level"].isin(levels)].reset_index(drop=True)
+
+
+def internal_comparison(responses: pd.DataFrame, *, codebook=None, group: str = "unit",
+                        k_min: int = 5, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Overall maturity per unit (or role) of one organisation, under disclosure control.
+
+    Groups with fewer than ``k_min`` respondents are hidden, and further groups are hidden where
+    needed so that no hidden group can be recovered by subtraction from the organisation's total
+    (:func:`mognad.disclosure.suppress`). Respondents with no unit/role count as their own part.
+
+    Returns
+    -------
+    DataFrame
+        ``group`` values with ``n_respondents``, ``score_pct``, ``ci_low``, ``ci_high`` (all
+        missing for hidden groups), ``suppressed`` and ``suppression_reason``.
+    """
+    from mognad.disclosure import check_disclosure, suppress
+    from mognad.scoring import score
+
+    if group not in responses or responses[group].isna().all():
+        return pd.DataFrame(columns=[group, "n_respondents", "score_pct", "ci_low", "ci_high",
+                                     "suppressed", "suppression_reason"])
+    table = score(responses, codebook=codebook, by=("org_id", "round", group), n_boot=n_boot,
+                  seed=seed, levels=("total",))
+    protected = suppress(table, k=k_min, group=group).table
+    shown = check_disclosure(protected, k=k_min)
+    shown = shown[shown[group].notna()]
+    keep = [group, "n_respondents", "score_pct", "ci_low", "ci_high", "suppressed",
+            "suppression_reason"]
+    return shown[keep].reset_index(drop=True)
+
+
+def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: str = "sv",
+                         peer_group: str = "org_type", k_min: int = 5, n_boot: int = 1000,
+                         seed: int = 0) -> OrganisationProfile:
+    """All numbers of one organisation's report for one round.
+
+    Parameters
+    ----------
+    study : Study or path
+    org_id : str
+    round : int
+    lang : {"sv", "en"}
+    peer_group : str
+        Organisations column defining peers: ``org_type`` (default), ``kommungrupp``,
+        ``county_code`` or ``size_class``. Peer groups with fewer than 5 organisations are
+        merged upward (see :func:`mognad.disclosure.merge_small_peer_groups`).
+    k_min : int
+        Smallest group of respondents shown (default 5).
+    n_boot, seed : int
+        Bootstrap settings (national figures are cached with the same settings).
+
+    Returns
+    -------
+    OrganisationProfile
+
+    Raises
+    ------
+    MognadError
+        When the organisation or the round is not in the study.
+    """
+    from mognad.agreement import response_rate
+    from mognad.benchmark import compare_to_peers, weakest_categories
+    from mognad.national import national_round
+
+    lang = check_lang(lang)
+    study = study if isinstance(study, Study) else open_study(study)
+    org_id, round = str(org_id), int(round)
+    if peer_group not in PEER_COLUMNS:
+        raise MognadError(f"peer_group must be one of {', '.join(PEER_COLUMNS)}; got {peer_group!r}")
+    orgs = study.organisations
+    hit = orgs[orgs["org_id"] == org_id]
+    if hit.empty:
+        raise MognadError(f"organisation {org_id!r} is not in the study's registry")
+    org = {k: (None if pd.isna(v) else v) for k, v in hit.iloc[0].to_dict().items()}
+    cb = study.codebook
+    national = national_round(study, round, n_boot=n_boot, seed=seed, peer=peer_group)
+    own_scores = national.scores[national.scores["org_id"] == org_id]
+    if own_scores.empty:
+        raise MognadError(f"organisation {org_id} ({org['name']}) has no answers in round {round}")
+
+    comparison = compare_to_peers(national.scores, orgs, org_id=org_id, round=round,
+                                  peer=peer_group)
+    weakest = weakest_categories(national.scores, orgs, org_id=org_id, round=round,
+                                 peer=peer_group)
+    total_row = own_scores[own_scores["level"] == "total"]
+    total = {"score_pct": _scalar(total_row, "score_pct"), "ci_low": _scalar(total_row, "ci_low"),
+             "ci_high": _scalar(total_row, "ci_high"),
+             "n_respondents": int(total_row["n_respondents"].iloc[0])}
+    trow = national.types[national.types["org_id"] == org_id].iloc[0]
+    code = None if pd.isna(trow["type"]) else str(trow["type"])
+    qt = cb.types.get(code) if code else None
+    type_info = {
+        "code": code,
+        "probability": None if pd.isna(trow["type_probability"]) else float(trow["type_probability"]),
+        "probabilities": {c: (None if pd.isna(trow[f"p_{c}"]) else float(trow[f"p_{c}"]))
+                          for c in sorted(cb.types)},
+        "x_pct": float(trow["x_pct"]), "y_pct": float(trow["y_pct"]),
+        "name": qt.name[lang] if qt else None,
+        "description": qt.description[lang] if qt else None,
+        "recommendations": qt.recommendations[lang] if qt else [],
+        "provisional": cb.quadrants_provisional,
+    }
+    peer_value = org.get(peer_group)
+    peer_orgs = set(orgs.loc[orgs[peer_group] == peer_value, "org_id"]) if peer_value else set()
+    peer_mask = national.types["org_id"].isin(peer_orgs)
+
+    responses = study.responses_for(org_id=org_id)
+    own_rounds = sorted(int(r) for r in responses["round"].unique())
+    earlier = [r for r in own_rounds if r < round]
+    history = pd.DataFrame(columns=["round", "x_pct", "y_pct"])
+    if earlier:
+        from mognad.scoring import classify
+
+        hist = classify(responses[responses["round"].isin(earlier)], codebook=cb, n_boot=1,
+                        seed=seed)
+        history = hist[["round", "x_pct", "y_pct"]].astype({"round": int})
+    previous = earlier[-1] if earlier else None
+    change = (change_between_rounds(responses, codebook=cb, from_round=previous, to_round=round,
+                                    n_boot=n_boot, seed=seed)
+              if previous is not None else
+              pd.DataFrame(columns=["level", "name", "from_pct", "to_pct", "change_pp", "ci_low",
+                                    "ci_high"]))
+    current = responses[responses["round"] == round]
+    units = internal_comparison(current, codebook=cb, group="unit", k_min=k_min, n_boot=n_boot,
+                                seed=seed)
+    roles = internal_comparison(current, codebook=cb, group="role", k_min=k_min, n_boot=n_boot,
+                                seed=seed)
+    inv = study.invitations
+    inv = inv[(inv["org_id"] == org_id) & (inv["round"] == round)]
+    rate = None
+    if len(inv):
+        rr = response_rate(current, inv)
+        if len(rr) and not pd.isna(rr["response_rate"].iloc[0]):
+            rate = float(rr["response_rate"].iloc[0])
+
+    notes = _quality_notes(current, total["n_respondents"], rate, units, k_min=k_min, lang=lang,
+                           codebook=cb)
+    from mognad import __version__
+
+    provenance = {
+        "data_fingerprint": study.fingerprint,
+        "codebook": f"{cb.id} (version {cb.version}, sha256 {cb.fingerprint[:12]})",
+        "parameters": {"org_id": org_id, "round": round, "lang": lang, "peer_group": peer_group,
+                       "k_min": k_min, "n_boot": n_boot, "seed": seed},
+        "mognad_version": __version__,
+        "synthetic": study.is_synthetic,
+    }
+    return OrganisationProfile(
+        org=org, round=round, lang=lang, k_min=k_min, peer_group=peer_group, total=total,
+        type=type_info, comparison=comparison, weakest=weakest, types=national.types,
+        peer_mask=peer_mask, history=history, change=change, previous_round=previous,
+        units=units, roles=roles, response_rate=rate, notes=notes, provenance=provenance,
+        synthetic=study.is_synthetic,
+    )
+
+
+def _quality_notes(current: pd.DataFrame, n: int, rate, units: pd.DataFrame, *, k_min: int,
+                   lang: str, codebook) -> list[str]:
+    sv = lang == "sv"
+    notes = []
+    if n < 10:
+        notes.append(f"Endast {n} svarande: resultaten är osäkra." if sv else
+                     f"Only {n} respondents: the results are uncertain.")
+    dk = float(current["value"].isna().mean()) * 100 if len(current) else 0.0
+    notes.append(f"Andel svar ”vet ej” eller obesvarade: {fmt_pct(dk, 1, lang)}." if sv else
+                  f"Share of 'don't know' or unanswered: {fmt_pct(dk, 1, lang)}.")
+    per_item = current.assign(dk=current["value"].isna()).groupby("item_id")["dk"].mean() * 100
+    high = per_item[per_item > 20].index.tolist()
+    if high:
+        notes.append(("Påståenden med mer än 20 % ”vet ej”: " if sv else
+                      "Statements with more than 20% 'don't know': ") + ", ".join(high) + ".")
+    if rate is None:
+        notes.append("Svarsfrekvens kan inte beräknas (antal inbjudna saknas)." if sv else
+                     "No response rate (number invited unknown).")
+    elif rate < 0.5:
+        notes.append((f"Låg svarsfrekvens ({fmt_pct(rate * 100, lang=lang)}): resultaten "
+                      "kanske inte speglar hela organisationen.") if sv else
+                     (f"Low response rate ({fmt_pct(rate * 100, lang=lang)}): results may not "
+                      "represent the whole organisation."))
+    hidden = int(units["suppressed"].sum()) if len(units) else 0
+    if hidden:
+        notes.append((f"{hidden} enhet(er) visas inte för att skydda enskilda svarande "
+                      f"(färre än {k_min} svarande, eller för att en dold enhet annars kunde "
+                      "räknas fram).") if sv else
+                     (f"{hidden} unit(s) are not shown to protect individual respondents (fewer "
+                      f"than {k_min}, or a hidden unit could otherwise be derived)."))
+    return notes
+
+
+def type_sentence(profile: OrganisationProfile) -> str:
+    """``Typ B (sannolikhet 0,83)`` in the report's language."""
+    t = profile.type
+    if not t["code"]:
+        return "–"
+    word = "Typ" if profile.lang == "sv" else "Type"
+    prob = "sannolikhet" if profile.lang == "sv" else "probability"
+    return f"{word} {t['code']} ({prob} {fmt_number(t['probability'], 2, profile.lang)})"
