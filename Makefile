@@ -28,6 +28,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	-test -d .git && $(VENV)/bin/nbstripout --install
 	touch $(STAMP)
 
 synth: $(STAMP)
