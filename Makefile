@@ -11,7 +11,7 @@ DEMO_STUDY := data/demo/study
 DEMO_ROUND ?= 2024
 JOBS ?= 2
 
-.PHONY: setup demo synth study scores test lint lab bench clean lock help
+.PHONY: setup demo synth study scores case-studies test lint lab bench clean lock help
 
 help:
 	@echo "make demo   - set up, synthesise the demo study, ingest it and write reports/demo/"
@@ -23,6 +23,7 @@ help:
 setup: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "warning: chromium not installed: PDF reports unavailable"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
@@ -37,6 +38,7 @@ synth: $(STAMP)
 study: synth
 	$(MOGNAD) init $(DEMO_STUDY) --exist-ok
 	$(MOGNAD) ingest $(DEMO_DATA)/inputs --study $(DEMO_STUDY)
+	$(MOGNAD) ingest $(DEMO_DATA)/cases --study $(DEMO_STUDY)
 	$(MOGNAD) info --study $(DEMO_STUDY)
 
 scores: study
@@ -44,8 +46,17 @@ scores: study
 	$(MOGNAD) score --study $(DEMO_STUDY) --out reports/demo/scores.csv
 
 demo: scores
+	$(MOGNAD) batch organisation_report --study $(DEMO_STUDY) --round $(DEMO_ROUND) --all --jobs $(JOBS) --out reports/$(DEMO_ROUND)
+	$(MOGNAD) report national_status --study $(DEMO_STUDY) --round $(DEMO_ROUND) --out reports/national
+	$(MOGNAD) report longitudinal_study --study $(DEMO_STUDY) --round $(DEMO_ROUND) --out reports/national
 	@echo
-	@echo "Demo ready: organisation scores in reports/demo/scores.csv, study store in $(DEMO_STUDY)/"
+	@echo "Demo ready: scores in reports/demo/scores.csv, reports in reports/$(DEMO_ROUND)/ (open reports/$(DEMO_ROUND)/index.html), national reports in reports/national/"
+
+case-studies: study
+	$(MOGNAD) report governance_case --study $(DEMO_STUDY) --out reports/cases
+	$(MOGNAD) report transformation_case --study $(DEMO_STUDY) --org R12 --out reports/cases
+	$(MOGNAD) report training_evaluation --study $(DEMO_STUDY) --org 9142 --out reports/cases
+	$(MOGNAD) report internal_comparison --study $(DEMO_STUDY) --org B001 --out reports/cases
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
@@ -59,6 +70,7 @@ lab: study
 bench: $(STAMP)
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/scoring.py
+	$(PY) benchmarks/batch.py
 
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

@@ -211,6 +211,138 @@ def export(
     typer.echo(f"wrote {path}: {len(frame)} rows")
 
 
+def _formats(text: str) -> tuple[str, ...]:
+    formats = tuple(f.strip() for f in text.split(",") if f.strip())
+    bad = [f for f in formats if f not in ("html", "pdf")]
+    if bad or not formats:
+        raise MognadError(f"--format takes html, pdf or html,pdf; got {text!r}")
+    return formats
+
+
+def _extra_parameters(items: list[str] | None) -> dict:
+    import ast
+
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise MognadError(f"-p takes NAME=VALUE; got {item!r}")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
+NotebookArg = Annotated[str, typer.Argument(help="Notebook path or name, e.g. organisation_report.")]
+ParamOpt = Annotated[
+    list[str] | None, typer.Option("--param", "-p", help="More notebook parameters NAME=VALUE.")
+]
+
+
+@app.command()
+def report(
+    notebook: NotebookArg,
+    study: StudyOpt,
+    round_: Annotated[int | None, typer.Option("--round", help="The measurement round.")] = None,
+    org: Annotated[str | None, typer.Option("--org", help="Organisation id.")] = None,
+    lang: Annotated[str, typer.Option(help="sv (default) or en.")] = "sv",
+    fmt: Annotated[str, typer.Option("--format", help="html, pdf or html,pdf.")] = "html,pdf",
+    out: Annotated[Path | None, typer.Option(help="Output folder (default reports/<round>/).")]
+    = None,
+    engine: Annotated[str, typer.Option(help="fast (warm workers) or papermill.")] = "fast",
+    param: ParamOpt = None,
+) -> None:
+    """Run one report notebook into HTML and PDF (plus <report>.results.json)."""
+    from mognad.jobs import fill_parameters, report_stem, resolve_notebook
+    from mognad.reporting import render_report
+    from mognad.store import open_study
+    from mognad.text import check_lang
+
+    check_lang(lang)
+    st = open_study(study)
+    nb = resolve_notebook(notebook)
+    params = fill_parameters(nb, study=st, round=round_, org_id=org, lang=lang,
+                             extra=_extra_parameters(param))
+    out_dir = out or Path("reports") / (str(round_) if round_ is not None else "other")
+    stem = report_stem(nb, study=st, org_id=org, round=round_)
+    result = render_report(nb, parameters=params, out_dir=out_dir, stem=stem,
+                           formats=_formats(fmt), engine=engine)
+    for kind, path in sorted(result.outputs.items()):
+        typer.echo(f"  {kind}: {path}")
+
+
+@app.command()
+def batch(
+    notebook: NotebookArg,
+    study: StudyOpt,
+    round_: Annotated[int, typer.Option("--round", help="The measurement round.")],
+    orgs: Annotated[list[str] | None, typer.Option("--orgs", help="Organisation ids.")] = None,
+    all_orgs: Annotated[bool, typer.Option("--all", help="Every organisation of the round.")]
+    = False,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default reports/<round>/).")]
+    = None,
+    lang: Annotated[str, typer.Option(help="sv (default) or en.")] = "sv",
+    fmt: Annotated[str, typer.Option("--format", help="html, pdf or html,pdf.")] = "html,pdf",
+    timeout: Annotated[float, typer.Option(help="Seconds per report.")] = 600,
+    engine: Annotated[str, typer.Option(help="fast (warm workers) or papermill.")] = "fast",
+    param: ParamOpt = None,
+) -> None:
+    """One report per organisation: parallel, resumable, with a manifest and index.html.
+
+    One failing organisation never stops the batch; the exit code is 1 when any report failed.
+    """
+    from mognad.batch import batch_failed, run_batch
+    from mognad.jobs import (
+        fill_parameters,
+        notebook_parameters,
+        organisations_in_round,
+        report_stem,
+        resolve_notebook,
+    )
+    from mognad.store import open_study
+    from mognad.text import check_lang
+
+    check_lang(lang)
+    st = open_study(study)
+    nb = resolve_notebook(notebook)
+    if bool(orgs) == all_orgs:
+        raise MognadError("give either --orgs ID … or --all")
+    org_ids = [str(o) for o in orgs] if orgs else organisations_in_round(st, round_, nb)
+    if not org_ids:
+        raise MognadError(f"no organisations with data in round {round_} for {nb.name}")
+    extra = _extra_parameters(param)
+    declared = notebook_parameters(nb)
+    if "round" in declared and "org_id" in declared:
+        # national figures once per batch, cached in the store for every report to read
+        from mognad.national import national_round
+
+        typer.echo(f"national figures for {round_} …")
+        national_round(st, round_, n_boot=int(extra.get("n_boot", 1000)),
+                       seed=int(extra.get("seed", 0)), peer=extra.get("peer_group", "org_type"))
+    names = dict(zip(st.organisations["org_id"], st.organisations["name"], strict=True))
+    job_list = [
+        {"stem": report_stem(nb, study=st, org_id=o, round=round_),
+         "parameters": fill_parameters(nb, study=st, round=round_, org_id=o, lang=lang,
+                                       extra=extra),
+         "label": f"{o} {names.get(o, '')}".strip()}
+        for o in org_ids
+    ]
+    out_dir = out or Path("reports") / str(round_)
+    manifest = run_batch(nb, jobs=job_list, out_dir=out_dir, jobs_n=jobs, scheduler=scheduler,
+                         timeout=timeout, formats=_formats(fmt), engine=engine, lang=lang,
+                         data_fingerprint=st.fingerprint)
+    counts = manifest["status"].value_counts().to_dict()
+    typer.echo(f"{len(manifest)} reports: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    typer.echo(f"open {(out_dir / 'index.html').resolve()}")
+    if batch_failed(manifest):
+        for _, row in manifest[manifest["status"] == "failed"].iterrows():
+            typer.echo(f"  FAILED {row.get('stem', '')}: {row.get('error', '')}", err=True)
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Entry point: run the app, turning user mistakes into exit code 2 without a traceback."""
     try:

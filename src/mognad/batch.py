@@ -1,0 +1,690 @@
+"""Run one report notebook for many organisations: parallel, resumable, with a manifest.
+
+:func:`run_batch` renders every job with :func:`mognad.reporting.render_report`'s machinery on
+a pool of warm local worker processes (or on a Dask cluster), and keeps in *out_dir*:
+
+- ``<stem>.html`` / ``<stem>.pdf`` / ``<stem>.results.json`` per report (atomic, as always);
+- ``manifest.csv`` and ``manifest.json``: one row per report with status (``ok``, ``failed``,
+  ``skipped``; ``interrupted`` after Ctrl-C/SIGTERM), seconds, the error's last line, the output
+  files and the input fingerprint;
+- ``index.html``: every report with its status and links (self-contained, Swedish by default).
+
+A failing report never stops the batch. A second run skips every report whose input fingerprint
+(notebook bytes, parameters, the caller's data fingerprint and mognad's version) is unchanged
+and whose files are still there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import html as _html
+import json
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from urllib.parse import quote
+
+import pandas as pd
+
+from mognad.errors import MognadError
+from mognad.reporting import (
+    _atomic_write_text,
+    _check_fast_kernel,
+    _check_formats,
+    _check_notebook,
+    _failed_row,
+    _render_job,
+    _report_spec,
+    _run_spec,
+)
+
+__all__ = [
+    "MANIFEST_COLUMNS",
+    "batch_failed",
+    "input_fingerprint",
+    "make_jobs",
+    "read_manifest",
+    "run_batch",
+    "write_index",
+]
+
+#: Columns of ``manifest.csv`` and of the DataFrame :func:`run_batch` returns.
+MANIFEST_COLUMNS = [
+    "stem",
+    "org_id",
+    "label",
+    "status",
+    "seconds",
+    "error",
+    "outputs",
+    "fingerprint",
+    "finished_at",
+]
+
+_OK = ("ok", "skipped")
+
+
+def _version() -> str:
+    from mognad import __version__
+
+    return __version__
+
+
+def input_fingerprint(notebook, parameters: Mapping, data_fingerprint: str = "") -> str:
+    """SHA-256 of everything a report depends on.
+
+    Parameters
+    ----------
+    notebook : path-like
+        The report notebook (its bytes count).
+    parameters : mapping
+        The report's parameters (canonical JSON: sorted keys).
+    data_fingerprint : str
+        The caller's fingerprint of the data, e.g. ``study.fingerprint``.
+
+    Returns
+    -------
+    str
+        64 hex digits; it also covers mognad's version.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> nb = pathlib.Path(tempfile.mkdtemp()) / "r.ipynb"
+    >>> _ = nb.write_text("{}")
+    >>> a = input_fingerprint(nb, {"org_id": "0180", "round": 2024}, "abc")
+    >>> a == input_fingerprint(nb, {"round": 2024, "org_id": "0180"}, "abc")
+    True
+    >>> a == input_fingerprint(nb, {"org_id": "0180", "round": 2025}, "abc")
+    False
+    """
+    digest = hashlib.sha256()
+    digest.update(Path(notebook).read_bytes())
+    digest.update(b"\0")
+    digest.update(
+        json.dumps(dict(parameters), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        .encode("utf-8")
+    )
+    digest.update(b"\0")
+    digest.update(str(data_fingerprint or "").encode("utf-8"))
+    digest.update(b"\0")
+    digest.update(_version().encode("utf-8"))
+    return digest.hexdigest()
+
+
+def make_jobs(
+    org_ids: Iterable[str],
+    *,
+    study: str,
+    round: int,  # noqa: A002 - the notebooks' parameter name
+    lang: str = "sv",
+    stem: str = "{org_id}_{round}",
+    labels: Mapping[str, str] | None = None,
+    **extra,
+) -> list[dict]:
+    """Jobs for :func:`run_batch`: one per organisation, with the standard report parameters.
+
+    Parameters
+    ----------
+    org_ids : iterable of str
+        Organisation ids (strings; leading zeros kept).
+    study : str
+        Study folder, passed to the notebook as ``study``.
+    round : int
+        Survey round (year), passed as ``round``.
+    lang : str
+        Report language, passed as ``lang``.
+    stem : str
+        Format of the file stem; fields ``org_id``, ``round``, ``lang``.
+    labels : mapping, optional
+        ``org_id -> display name`` for ``index.html``.
+    **extra
+        More parameters for every notebook.
+
+    Returns
+    -------
+    list of dict
+        ``{"stem", "parameters", "label"}`` per organisation.
+
+    Examples
+    --------
+    >>> make_jobs(["0180", "1480"], study="data/demo/study", round=2024)[0]
+    {'stem': '0180_2024', 'parameters': {'study': 'data/demo/study', 'org_id': '0180', 'round': 2024, 'lang': 'sv'}, 'label': '0180'}
+    """
+    jobs = []
+    for org in org_ids:
+        org = str(org)
+        params = {"study": str(study), "org_id": org, "round": int(round), "lang": lang, **extra}
+        jobs.append(
+            {
+                "stem": stem.format(org_id=org, round=round, lang=lang),
+                "parameters": params,
+                "label": (labels or {}).get(org, org),
+            }
+        )
+    return jobs
+
+
+def read_manifest(out_dir) -> dict:
+    """The previous batch's ``manifest.json`` in *out_dir* (``{}`` if none or unreadable)."""
+    path = Path(out_dir) / "manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def batch_failed(manifest: pd.DataFrame) -> bool:
+    """Whether any report of a batch failed (the CLI then exits non-zero).
+
+    Examples
+    --------
+    >>> batch_failed(pd.DataFrame({"status": ["ok", "skipped"]}))
+    False
+    >>> batch_failed(pd.DataFrame({"status": ["ok", "failed"]}))
+    True
+    """
+    if manifest is None or len(manifest) == 0 or "status" not in manifest:
+        return False
+    return bool(manifest["status"].isin(["failed", "interrupted"]).any())
+
+
+# --------------------------------------------------------------------------------------------
+# Texts of index.html
+# --------------------------------------------------------------------------------------------
+
+_TEXTS = {
+    "sv": {
+        "title": "Rapporter",
+        "org": "Organisation",
+        "status": "Status",
+        "seconds": "Tid (s)",
+        "files": "Rapport",
+        "error": "Fel",
+        "notebook": "Notebook",
+        "created": "Skapad",
+        "version": "mognad",
+        "summary": "{n} rapporter: {ok} klara, {skipped} oförändrade, {failed} misslyckade",
+        "interrupted_note": ", {interrupted} avbrutna",
+        "ok": "klar",
+        "skipped": "oförändrad",
+        "failed": "misslyckades",
+        "interrupted": "avbruten",
+        "results": "resultat",
+    },
+    "en": {
+        "title": "Reports",
+        "org": "Organisation",
+        "status": "Status",
+        "seconds": "Time (s)",
+        "files": "Report",
+        "error": "Error",
+        "notebook": "Notebook",
+        "created": "Created",
+        "version": "mognad",
+        "summary": "{n} reports: {ok} done, {skipped} unchanged, {failed} failed",
+        "interrupted_note": ", {interrupted} interrupted",
+        "ok": "done",
+        "skipped": "unchanged",
+        "failed": "failed",
+        "interrupted": "interrupted",
+        "results": "results",
+    },
+}
+
+_INDEX_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222;
+       max-width: 60rem; margin: 0 auto; padding: 1.5rem 1.25rem; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; }
+p.meta { color: #555; font-size: .9rem; margin-top: 0; }
+table { border-collapse: collapse; width: 100%; font-size: .95rem; }
+th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #ddd;
+         vertical-align: top; }
+th { border-bottom: 2px solid #888; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.failed td, tr.interrupted td { background: #fdecea; }
+span.status { font-weight: 600; }
+tr.failed span.status, tr.interrupted span.status { color: #a4161a; }
+td.error { font-family: ui-monospace, monospace; font-size: .85rem; color: #a4161a; }
+@page { size: A4; margin: 15mm; }
+@media print { body { max-width: none; padding: 0; } a { color: inherit; } }
+"""
+
+
+def _esc(value) -> str:
+    return _html.escape("" if value is None else str(value), quote=True)
+
+
+def write_index(rows: Sequence[Mapping], out_dir, *, notebook: str = "", lang: str = "sv") -> Path:
+    """Write ``index.html`` listing every report with status and links (self-contained).
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        Manifest records (``stem``, ``label``, ``status``, ``seconds``, ``error``, ``files``).
+    out_dir : path-like
+        The batch folder; links are relative to it.
+    notebook : str
+        Notebook name shown under the heading.
+    lang : {"sv", "en"}
+        Language of the page.
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``index.html``.
+    """
+    texts = _TEXTS.get(lang, _TEXTS["sv"])
+    counts = {s: sum(1 for r in rows if r.get("status") == s) for s in
+              ("ok", "skipped", "failed", "interrupted")}
+    summary = texts["summary"].format(n=len(rows), **counts)
+    if counts["interrupted"]:
+        summary += texts["interrupted_note"].format(**counts)
+    created = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
+    body = []
+    for row in rows:
+        status = row.get("status", "")
+        links = []
+        for kind in ("html", "pdf", "results"):
+            name = (row.get("files") or {}).get(kind)
+            if name and row.get("status") in _OK:
+                text = texts["results"] if kind == "results" else kind.upper()
+                links.append(f'<a href="{_esc(quote(name))}">{_esc(text)}</a>')
+        seconds = row.get("seconds")
+        seconds_txt = f"{seconds:.1f}" if isinstance(seconds, int | float) else ""
+        body.append(
+            f'<tr class="{_esc(status)}"><td>{_esc(row.get("label") or row.get("stem"))}</td>'
+            f'<td><span class="status">{_esc(texts.get(status, status))}</span></td>'
+            f'<td class="num">{seconds_txt}</td><td>{" · ".join(links)}</td>'
+            f'<td class="error">{_esc(row.get("error") or "")}</td></tr>'
+        )
+    page = (
+        f'<!DOCTYPE html>\n<html lang="{_esc(lang)}">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_esc(texts['title'])}</title>\n<style>{_INDEX_CSS}</style>\n</head>\n<body>\n"
+        f"<h1>{_esc(texts['title'])}</h1>\n"
+        f'<p class="meta">{_esc(texts["notebook"])}: {_esc(notebook)} · '
+        f'{_esc(texts["created"])}: {_esc(created)} · {_esc(texts["version"])} '
+        f"{_esc(_version())}</p>\n"
+        f'<p class="summary">{_esc(summary)}</p>\n'
+        f"<table>\n<thead><tr><th>{_esc(texts['org'])}</th><th>{_esc(texts['status'])}</th>"
+        f"<th>{_esc(texts['seconds'])}</th><th>{_esc(texts['files'])}</th>"
+        f"<th>{_esc(texts['error'])}</th></tr></thead>\n<tbody>\n"
+        + "\n".join(body)
+        + "\n</tbody>\n</table>\n</body>\n</html>\n"
+    )
+    path = Path(out_dir) / "index.html"
+    _atomic_write_text(path, page)
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# The batch
+# --------------------------------------------------------------------------------------------
+
+
+def _validate_jobs(jobs) -> list[dict]:
+    if isinstance(jobs, Mapping) or not isinstance(jobs, Iterable):
+        raise MognadError("jobs must be a list of dicts with 'stem' and 'parameters'")
+    out, seen = [], set()
+    for i, job in enumerate(jobs):
+        if not isinstance(job, Mapping) or "stem" not in job:
+            raise MognadError(f"job {i} has no 'stem' (each job: {{'stem': ..., 'parameters': ...}})")
+        stem = str(job["stem"])
+        if stem in seen:
+            raise MognadError(f"two jobs write the same report {stem!r}: stems must be unique")
+        seen.add(stem)
+        params = dict(job.get("parameters") or {})
+        org = params.get("org_id", job.get("org_id"))
+        out.append(
+            {
+                "stem": stem,
+                "parameters": params,
+                "org_id": None if org is None else str(org),
+                "label": str(job.get("label") or (org if org is not None else stem)),
+            }
+        )
+    return out
+
+
+def _outputs_exist(out_dir: Path, files: Mapping, formats) -> bool:
+    needed = [files.get(f) for f in formats]
+    if not all(needed):
+        return False
+    return all((out_dir / name).is_file() for name in list(files.values()))
+
+
+def _as_frame(records: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        [
+            {
+                **{k: r.get(k) for k in MANIFEST_COLUMNS if k != "outputs"},
+                "outputs": ";".join((r.get("files") or {}).values()),
+            }
+            for r in records
+        ],
+        columns=MANIFEST_COLUMNS,
+    )
+    frame["seconds"] = pd.to_numeric(frame["seconds"], errors="coerce").round(3)
+    for col in ("stem", "org_id", "label", "status", "error", "outputs", "fingerprint",
+                "finished_at"):
+        frame[col] = frame[col].astype("string")
+    return frame
+
+
+class _ManifestWriter:
+    """Writes manifest.csv/json atomically whenever a report finishes (thread-safe)."""
+
+    def __init__(self, out_dir: Path, header: dict, records: list[dict]) -> None:
+        self.out_dir = out_dir
+        self.header = header
+        self.records = records
+        self.lock = threading.Lock()
+
+    def write(self) -> pd.DataFrame:
+        with self.lock:
+            frame = _as_frame(self.records)
+            doc = {**self.header, "written_at": _now(), "reports": self.records}
+            _atomic_write_text(
+                self.out_dir / "manifest.json",
+                json.dumps(doc, ensure_ascii=False, indent=2, default=str),
+            )
+            _atomic_write_text(self.out_dir / "manifest.csv", frame.to_csv(index=False))
+            return frame
+
+
+def _now() -> str:
+    return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Turn SIGTERM into KeyboardInterrupt while a batch runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _dask_render(spec: dict) -> dict:
+    """Dask task: one report on a Dask worker (warm pool of that worker for the fast engine)."""
+    try:
+        return _run_spec(spec)
+    except Exception as exc:  # noqa: BLE001 - recorded as a failed report
+        return _failed_row(exc)
+
+
+def run_batch(
+    notebook,
+    *,
+    jobs: list[dict],
+    out_dir,
+    jobs_n: int | None = None,
+    scheduler=None,
+    timeout: float = 600,
+    formats=("html", "pdf"),
+    resume: bool = True,
+    progress: bool = True,
+    engine: str = "fast",
+    kernel_name: str = "python3",
+    data_fingerprint: str = "",
+    lang: str = "sv",
+    keep_ipynb: bool = False,
+) -> pd.DataFrame:
+    """Render one notebook for many parameter sets, in parallel, resumably.
+
+    Parameters
+    ----------
+    notebook : path-like
+        The report notebook (cell tagged ``parameters``).
+    jobs : list of dict
+        ``{"stem": "0180_2024", "parameters": {...}, "label": "Stockholm"}`` per report
+        (``label`` optional; see :func:`make_jobs`). Stems must be unique.
+    out_dir : path-like
+        Folder for reports, ``manifest.csv``, ``manifest.json`` and ``index.html``.
+    jobs_n : int, optional
+        Worker processes (default ``os.cpu_count()``); ignored with *scheduler*.
+    scheduler : str or distributed.Client, optional
+        Address of a Dask scheduler (``"tcp://host:8786"``) or a client: run the reports on that
+        cluster (its workers must see *out_dir* and the notebook at the same paths).
+    timeout : float
+        Seconds per report (per cell with ``engine="papermill"``).
+    formats : sequence of {"html", "pdf"} or str
+        What to write per report.
+    resume : bool
+        Skip reports whose fingerprint is unchanged and whose files exist (status ``skipped``).
+    progress : bool
+        Show a progress bar (tqdm, on stderr).
+    engine : {"fast", "papermill"}
+        See :func:`mognad.reporting.render_report`.
+    kernel_name : str
+        Jupyter kernel name.
+    data_fingerprint : str
+        The data's fingerprint (e.g. ``study.fingerprint``); part of each report's fingerprint.
+    lang : {"sv", "en"}
+        Language of ``index.html``.
+    keep_ipynb : bool
+        Also keep each executed notebook.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The manifest: ``stem, org_id, label, status, seconds, error, outputs, fingerprint,
+        finished_at``; ``status`` is ``ok``, ``failed`` or ``skipped``.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        After Ctrl-C or SIGTERM: running reports are stopped, no partial file is left, and the
+        manifest (unfinished reports ``interrupted``) and index are written first.
+
+    Examples
+    --------
+    >>> jobs = make_jobs(["0180", "1480"], study="data/demo/study", round=2024)
+    >>> manifest = run_batch("notebooks/org_report.ipynb", jobs=jobs,
+    ...                      out_dir="reports/demo")  # doctest: +SKIP
+    >>> batch_failed(manifest)  # doctest: +SKIP
+    False
+    """
+    nb_path = _check_notebook(notebook)
+    formats = _check_formats(formats)
+    if engine == "fast" and scheduler is None:
+        _check_fast_kernel(kernel_name)
+    jobs = _validate_jobs(jobs)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    out = out.resolve()
+
+    previous = {}
+    if resume:
+        for rec in read_manifest(out).get("reports", []):
+            if isinstance(rec, Mapping) and "stem" in rec:
+                previous[str(rec["stem"])] = rec
+
+    records: list[dict] = []
+    to_run: list[tuple[int, dict]] = []
+    for job in jobs:
+        fingerprint = input_fingerprint(nb_path, job["parameters"], data_fingerprint)
+        record = {
+            "stem": job["stem"],
+            "org_id": job["org_id"],
+            "label": job["label"],
+            "status": "pending",
+            "seconds": None,
+            "error": None,
+            "files": {},
+            "fingerprint": fingerprint,
+            "finished_at": None,
+            "parameters": job["parameters"],
+            "results": None,
+        }
+        prev = previous.get(job["stem"])
+        if (
+            prev is not None
+            and prev.get("status") in _OK
+            and prev.get("fingerprint") == fingerprint
+            and _outputs_exist(out, prev.get("files") or {}, formats)
+        ):
+            record.update(
+                status="skipped",
+                seconds=0.0,
+                files=dict(prev.get("files") or {}),
+                finished_at=prev.get("finished_at"),
+                results=prev.get("results"),
+            )
+        else:
+            spec = _report_spec(
+                nb_path,
+                parameters=job["parameters"],
+                out_dir=out,
+                stem=job["stem"],
+                formats=formats,
+                timeout=timeout,
+                kernel_name=kernel_name,
+                engine=engine,
+                keep_ipynb=keep_ipynb,
+                lang=job["parameters"].get("lang") or lang,
+            )
+            to_run.append((len(records), spec))
+        records.append(record)
+
+    header = {
+        "notebook": str(nb_path),
+        "mognad_version": _version(),
+        "data_fingerprint": data_fingerprint,
+        "formats": list(formats),
+        "engine": engine,
+        "started_at": _now(),
+    }
+    writer = _ManifestWriter(out, header, records)
+    staging = Path(tempfile.mkdtemp(dir=out, prefix=".mognad-batch-"))
+    for _, spec in to_run:
+        spec["staging_root"] = str(staging)
+
+    from tqdm import tqdm
+
+    texts = _TEXTS.get(lang, _TEXTS["sv"])
+    bar = tqdm(
+        total=len(records),
+        initial=len(records) - len(to_run),
+        desc=texts["title"],
+        unit="st",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    n_failed = 0
+
+    def finish(index: int, row: dict) -> None:
+        nonlocal n_failed
+        rec = records[index]
+        rec["status"] = row.get("status", "failed")
+        rec["seconds"] = round(float(row.get("seconds") or 0.0), 3)
+        rec["files"] = dict(row.get("outputs") or {})
+        rec["results"] = row.get("results")
+        rec["finished_at"] = _now()
+        if rec["status"] != "ok":
+            n_failed += 1
+            ename, evalue = row.get("ename", "Error"), row.get("evalue", "")
+            rec["error"] = f"{ename}: {evalue}" if evalue else ename
+            rec["traceback"] = row.get("traceback", "")
+            if row.get("cell_index") is not None:
+                rec["cell_index"] = row["cell_index"]
+            bar.set_postfix_str(f"{texts['failed']}: {n_failed}")
+        writer.write()
+        bar.update(1)
+
+    try:
+        with _sigterm_as_interrupt():
+            try:
+                if to_run:
+                    if scheduler is not None:
+                        _run_on_dask(scheduler, to_run, finish)
+                    else:
+                        _run_local(to_run, finish, jobs_n, engine)
+            except BaseException:
+                for rec in records:
+                    if rec["status"] == "pending":
+                        rec["status"] = "interrupted"
+                        rec["error"] = "KeyboardInterrupt: the batch was interrupted"
+                raise
+    finally:
+        bar.close()
+        shutil.rmtree(staging, ignore_errors=True)
+        frame = writer.write()
+        write_index(records, out, notebook=nb_path.name, lang=lang)
+    return frame
+
+
+def _run_local(to_run, finish, jobs_n, engine) -> None:
+    """Run on this machine's warm worker pool, at most *jobs_n* reports at a time."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    from mognad import _executor
+
+    workers = max(1, int(jobs_n or os.cpu_count() or 1))
+    pool = _executor.shared_pool(engine, min_workers=workers)
+    queue = list(to_run)
+    pending: dict = {}
+    try:
+        while queue or pending:
+            while queue and len(pending) < workers:
+                index, spec = queue.pop(0)
+                pending[pool.submit(_render_job, spec)] = index
+            done, _ = wait(list(pending), timeout=0.5, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = pending.pop(future)
+                try:
+                    row = future.result()
+                except Exception as exc:  # noqa: BLE001 - a worker died: this report failed
+                    row = _failed_row(exc)
+                finish(index, row)
+    except BaseException:
+        # Interrupted: stop the running reports now (their workers remove their own temporary
+        # files when told by SIGTERM); the next batch starts fresh workers.
+        _executor.reset_shared_pool(engine)
+        raise
+
+
+def _run_on_dask(scheduler, to_run, finish) -> None:
+    import distributed
+
+    own_client = not isinstance(scheduler, distributed.Client)
+    client = distributed.Client(scheduler) if own_client else scheduler
+    futures = {}
+    try:
+        token = hashlib.sha256(f"{time.time_ns()}{os.getpid()}".encode()).hexdigest()[:8]
+        for index, spec in to_run:
+            future = client.submit(
+                _dask_render, spec, key=f"mognad-report-{spec['stem']}-{token}", pure=False
+            )
+            futures[future] = index
+        for future in distributed.as_completed(list(futures)):
+            index = futures.pop(future)
+            try:
+                row = future.result()
+            except Exception as exc:  # noqa: BLE001 - a task failed outside the notebook
+                row = _failed_row(exc)
+            finish(index, row)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            client.cancel(list(futures))
+        raise
+    finally:
+        if own_client:
+            with contextlib.suppress(Exception):
+                client.close()
