@@ -48,3 +48,16 @@ def test_notebooks_committed_without_outputs(notebook):
             assert not cell.get("outputs") and cell.get("execution_count") is None, notebook
     tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1, f"{notebook} needs exactly one cell tagged 'parameters'"
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_organisation_report_hides_small_unit(small_study_path, small_data, tmp_path, lang):
+    """The company's 3-respondent department appears nowhere in the report (values or name)."""
+    truth = json.loads((small_data / "truth.json").read_text(encoding="utf-8"))
+    company = truth["company"]
+    nb = run("organisation_report.ipynb", tmp_path, study=str(small_study_path),
+             org_id=company["org_id"], round=company["latest_round"], lang=lang, n_boot=100)
+    text = outputs_text(nb)
+    assert company["small_department"] not in text
+    assert ("SYNTETISKA DATA" if lang == "sv" else "SYNTHETIC DATA") in text
+    assert any("image/png" in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
