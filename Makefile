@@ -49,6 +49,8 @@ demo: scores
 	$(MOGNAD) batch organisation_report --study $(DEMO_STUDY) --round $(DEMO_ROUND) --all --jobs $(JOBS) --out reports/$(DEMO_ROUND)
 	$(MOGNAD) report national_status --study $(DEMO_STUDY) --round $(DEMO_ROUND) --out reports/national
 	$(MOGNAD) report longitudinal_study --study $(DEMO_STUDY) --round $(DEMO_ROUND) --out reports/national
+	$(MOGNAD) batch dios_report --study $(DEMO_STUDY) --round $(DEMO_ROUND) --all --jobs $(JOBS) --out reports/dios
+	$(MOGNAD) report dios_national --study $(DEMO_STUDY) --round $(DEMO_ROUND) --out reports/dios
 	@echo
 	@echo "Demo ready: scores in reports/demo/scores.csv, reports in reports/$(DEMO_ROUND)/ (open reports/$(DEMO_ROUND)/index.html), national reports in reports/national/"
 
