@@ -107,7 +107,7 @@ def organisations_in_round(study: Study, round: int, notebook: Path) -> list[str
     parameter (DIOS inventories): organisations with systems that year.
     """
     declared = notebook_parameters(notebook)
-    if "year" in declared and "round" not in declared:
+    if "year" in declared:
         systems = study.table("systems")
         if systems.empty:
             return []
