@@ -2424,8 +2424,9 @@ def plot_compliance(
         sub = comp[comp[group] == gname].set_index("requirement").reindex(reqs)
         pos = np.arange(len(reqs)) + (j - (len(groups) - 1) / 2) * h
         share = sub["share"].to_numpy(float)
-        err = np.vstack([share - sub["ci_low"].to_numpy(float),
-                         sub["ci_high"].to_numpy(float) - share])
+        # clip: a Wilson bound can sit a rounding error inside a share of exactly 0 or 1
+        err = np.clip(np.vstack([share - sub["ci_low"].to_numpy(float),
+                                 sub["ci_high"].to_numpy(float) - share]), 0, None)
         ax.barh(pos, share, height=h * 0.9, xerr=err, capsize=3,
                 color=palette[j % len(palette)], label=label(str(gname), lang, "group"))
     ax.set_yticks(np.arange(len(reqs)), [label(r, lang, "requirement") for r in reqs])
