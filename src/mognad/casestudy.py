@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from mognad.errors import MognadError
+from mognad.intervals import wilson_interval
 from mognad.text import check_lang, fmt_number, fmt_pct, fmt_pp
 
 __all__ = [
@@ -553,14 +554,9 @@ def localise(frame: pd.DataFrame, lang: str = "sv", *, values: Sequence[str] = (
 
 def synthetic_banner(study, lang: str = "sv"):
     """A visible banner for reports on synthetic data (an empty ``HTML`` otherwise)."""
-    from IPython.display import HTML
+    from mognad.text import synthetic_banner as _banner
 
-    synthetic = study if isinstance(study, bool) else bool(study.is_synthetic)
-    if not synthetic:
-        return HTML("")
-    return HTML('<div style="border:3px solid #b00020;background:#fde7ea;color:#b00020;'
-                'padding:0.6em 1em;font-weight:bold;text-align:center;margin:0.5em 0">'
-                f"{text('synthetic', lang)}</div>")
+    return _banner(study, lang, text('synthetic', lang))
 
 
 def provenance_table(study, lang: str = "sv") -> pd.DataFrame:
@@ -635,24 +631,6 @@ def event_orgs(study, kind: str) -> pd.DataFrame:
                         "name": ev["org_id"].map(names).astype("str"),
                         "date": ev["date"], "text": ev["text"]})
     return out.reset_index(drop=True)
-
-
-def wilson_interval(k, n, ci: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for ``k`` successes out of ``n`` (NaN where ``n`` is 0).
-
-    Examples
-    --------
-    >>> lo, hi = wilson_interval(np.array([8]), np.array([10]))
-    >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
-    (0.4902, 0.9433)
-    """
-    from statsmodels.stats.proportion import proportion_confint
-
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    safe = np.where(n > 0, n, 1.0)
-    lo, hi = proportion_confint(k, safe, alpha=1 - ci, method="wilson")
-    return np.where(n > 0, lo, np.nan), np.where(n > 0, hi, np.nan)
 
 
 # ============================================================================================

@@ -59,6 +59,7 @@ import pandas as pd
 
 from mognad.disclosure import NATIONAL
 from mognad.errors import MognadError
+from mognad.intervals import wilson_interval
 
 __all__ = [
     "HOSTING",
@@ -618,30 +619,8 @@ def _requirement_matrix(systems: pd.DataFrame, what: str, partial_ownership: str
 # ============================================================================================
 # Intervals
 # ============================================================================================
-def wilson_ci(k, n, ci: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for a binomial proportion ``k / n``.
-
-    ``(p + z²/2n ± z sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)`` with ``z`` the normal quantile
-    (Wilson 1927; what ``statsmodels.stats.proportion.proportion_confint(method="wilson")``
-    and R's ``prop.test(correct=FALSE)`` give). NaN where ``n = 0``.
-
-    Examples
-    --------
-    >>> lo, hi = wilson_ci(8, 20)   # hand-worked: p = 0.4, z = 1.95996
-    >>> round(float(lo), 4), round(float(hi), 4)
-    (0.2188, 0.6134)
-    """
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    z = NormalDist().inv_cdf(0.5 + ci / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        denom = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    lo = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
-    hi = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
-    return lo, hi
+#: Wilson score interval (one implementation, in :mod:`mognad.intervals`).
+wilson_ci = wilson_interval
 
 
 def fisher_ci(r: float, n: int, ci: float = 0.95, *, method: str = "pearson") -> tuple[float, float]:
@@ -2237,23 +2216,10 @@ def format_pct(share: float, lang: str = "sv", digits: int = 0) -> str:
 
 
 def synthetic_banner(study, lang: str = "sv"):
-    """A visible banner for reports on synthetic data (an empty ``HTML`` otherwise).
+    """A visible banner for reports on synthetic data (an empty ``HTML`` otherwise)."""
+    from mognad.text import synthetic_banner as _banner
 
-    Parameters
-    ----------
-    study : Study or bool
-        The study (its ``is_synthetic``) or the flag itself.
-    lang : str
-    """
-    from IPython.display import HTML
-
-    synthetic = study if isinstance(study, bool) else bool(study.is_synthetic)
-    if not synthetic:
-        return HTML("")
-    return HTML(
-        '<div class="mognad-synthetic" style="border:3px solid #b2182b;background:#fde0dd;'
-        'color:#67001f;padding:0.6em 1em;margin:0.5em 0;font-weight:bold;font-size:1.1em;">'
-        f"{text('banner', lang)}</div>")
+    return _banner(study, lang, text('banner', lang))
 
 
 def localise(frame: pd.DataFrame, lang: str = "sv", *, columns: bool = True,

@@ -2106,24 +2106,10 @@ def markdown(key: str, lang: str = "sv", **fields):
 
 
 def synthetic_banner(study, lang: str = "sv"):
-    """A red banner for reports on synthetic data (an empty ``HTML`` otherwise).
+    """A red banner for reports on synthetic data (an empty ``HTML`` otherwise)."""
+    from mognad.text import synthetic_banner as _banner
 
-    Parameters
-    ----------
-    study : Study or bool
-        The study (its ``is_synthetic``) or the flag itself.
-    """
-    from IPython.display import HTML
-
-    from mognad.text import label
-
-    synthetic = study if isinstance(study, bool) else bool(getattr(study, "is_synthetic", False))
-    if not synthetic:
-        return HTML("")
-    return HTML(
-        '<div class="mognad-synthetic" style="border:3px solid #b2182b;background:#fde0dd;'
-        'color:#67001f;padding:0.6em 1em;margin:0.5em 0;font-weight:bold;font-size:1.1em;">'
-        f"{label('synthetic_banner', _lang(lang))}</div>")
+    return _banner(study, lang, None)
 
 
 def localise(frame: pd.DataFrame, lang: str = "sv", *, codebook: str | Codebook | None = None,

@@ -296,11 +296,36 @@ def _isna(v) -> bool:
         return False
 
 
-def banner(lang: str = "sv") -> str:
-    """The synthetic-data banner as an HTML block."""
-    return ('<div style="border:3px solid #c0504d;background:#fbeaea;color:#7a1f1d;'
-            'padding:10px 14px;font-weight:bold;font-size:1.1em;margin:8px 0 16px 0">'
-            f'{label("synthetic_banner", lang)}</div>')
+def banner(lang: str = "sv", message: str | None = None) -> str:
+    """The synthetic-data banner as an HTML block (``message`` replaces the standard text)."""
+    return ('<div class="mognad-synthetic" style="border:3px solid #c0504d;background:#fbeaea;'
+            'color:#7a1f1d;padding:10px 14px;font-weight:bold;font-size:1.1em;'
+            'margin:8px 0 16px 0">'
+            f'{message or label("synthetic_banner", lang)}</div>')
+
+
+def synthetic_banner(study, lang: str = "sv", message: str | None = None):
+    """The banner for a notebook: IPython ``HTML``, empty when the data is not synthetic.
+
+    Parameters
+    ----------
+    study : Study or bool
+        The study (its ``is_synthetic``) or the flag itself.
+    lang : str
+    message : str, optional
+        Text instead of the standard one.
+
+    Examples
+    --------
+    >>> synthetic_banner(False).data
+    ''
+    >>> "SYNTETISKA DATA" in synthetic_banner(True).data
+    True
+    """
+    from IPython.display import HTML
+
+    synthetic = study if isinstance(study, bool) else bool(getattr(study, "is_synthetic", False))
+    return HTML(banner(lang, message) if synthetic else "")
 
 
 REPORT_CSS = """<style>
