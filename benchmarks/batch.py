@@ -43,7 +43,7 @@ def _org_ids(args) -> list[str]:
         study = Path(args.study)
         if study.exists():
             try:
-                from mognad.store import open_study
+                from mognad.io.store import open_study
 
                 ids = list(open_study(study).organisations["org_id"].astype(str))
             except Exception as exc:  # noqa: BLE001 - fall back to synthetic ids
@@ -59,7 +59,7 @@ def _bin(name: str) -> str:
 
 
 def run_plain(notebook: Path, jobs: list[dict], out: Path) -> float:
-    from mognad._executor import REPORT_WARNING_FILTERS
+    from mognad.report._executor import REPORT_WARNING_FILTERS
 
     env = dict(os.environ, PYTHONWARNINGS=",".join(REPORT_WARNING_FILTERS))
     papermill, jupyter = _bin("papermill"), _bin("jupyter")
@@ -83,7 +83,7 @@ def run_plain(notebook: Path, jobs: list[dict], out: Path) -> float:
 
 
 def _text(path: Path, volatile: list[str]) -> str:
-    from mognad.reporting import report_text
+    from mognad.report.render import report_text
 
     text = report_text(path.read_text(encoding="utf-8"))
     for pattern in volatile:
@@ -109,7 +109,7 @@ def main(argv=None) -> int:
     parser.add_argument("--keep", default="", help="keep outputs in this folder")
     args = parser.parse_args(argv)
 
-    from mognad.batch import batch_failed, make_jobs, run_batch
+    from mognad.report.batch import batch_failed, make_jobs, run_batch
 
     notebook = Path(args.notebook).resolve()
     orgs = _org_ids(args)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mognad.ingest import ingest
-from mognad.store import init_study, open_study
+from mognad.io.ingest import ingest
+from mognad.io.store import init_study, open_study
 from mognad.synth import synthesize
 
 SMALL_SEED = 20240501

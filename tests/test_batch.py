@@ -1,4 +1,4 @@
-"""Tests for mognad.batch: many reports, failures isolated, resumable, interruptible."""
+"""Tests for mognad.report.batch: many reports, failures isolated, resumable, interruptible."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mognad.batch import (
+from mognad.errors import MognadError
+from mognad.report.batch import (
     MANIFEST_COLUMNS,
     batch_failed,
     input_fingerprint,
@@ -23,7 +24,6 @@ from mognad.batch import (
     run_batch,
     write_index,
 )
-from mognad.errors import MognadError
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 SAMPLE = NOTEBOOKS / "sample_report.ipynb"
@@ -146,7 +146,7 @@ def test_interrupted_batch_leaves_no_partial_file(tmp_path):
     script.write_text(
         textwrap.dedent(
             f"""
-            from mognad.batch import run_batch
+            from mognad.report.batch import run_batch
             jobs = [{{"stem": f"r{{i}}", "parameters": {{"seconds": 60, "org_id": str(i)}}}}
                     for i in range(3)]
             run_batch({str(SLEEPY)!r}, jobs=jobs, out_dir={str(out)!r}, jobs_n=1,

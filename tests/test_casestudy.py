@@ -21,8 +21,8 @@ from scipy import stats
 from mognad import casestudy as cs
 from mognad import governance as gv
 from mognad.errors import MognadError
-from mognad.ingest import ingest
-from mognad.store import open_study
+from mognad.io.ingest import ingest
+from mognad.io.store import open_study
 
 CASE_FILES = ("budgets.csv", "requests.csv", "training.csv")
 NOTEBOOKS = ("transformation_case", "training_evaluation", "internal_comparison")

@@ -18,9 +18,9 @@ from statsmodels.stats.proportion import proportion_confint
 
 from mognad import dios
 from mognad.errors import MognadError, ValidationError
-from mognad.ingest import detect_kind, ingest
+from mognad.io.ingest import detect_kind, ingest
+from mognad.io.store import open_study
 from mognad.scoring import score, to_long
-from mognad.store import open_study
 from mognad.synth import synthesize
 
 ROOT = Path(__file__).resolve().parents[1]

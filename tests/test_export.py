@@ -1,4 +1,4 @@
-"""Tests for mognad.export: round trips, SPSS labels, pseudonymity, atomic writes.
+"""Tests for mognad.io.export: round trips, SPSS labels, pseudonymity, atomic writes.
 
 Expected labels come from the codebook file itself (``mognad/data/mognad-default-1.yaml``), read
 back from the written files with independent readers (pyreadstat, openpyxl, pyarrow).
@@ -16,7 +16,7 @@ import pytest
 
 from mognad.codebook import load_codebook
 from mognad.errors import MognadError
-from mognad.export import check_pseudonymous, export_responses_wide, export_table
+from mognad.io.export import check_pseudonymous, export_responses_wide, export_table
 
 
 @pytest.fixture

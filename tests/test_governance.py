@@ -16,8 +16,8 @@ import pytest
 
 from mognad import governance as gv
 from mognad.errors import ValidationError
-from mognad.ingest import detect_kind, ingest
-from mognad.store import open_study
+from mognad.io.ingest import detect_kind, ingest
+from mognad.io.store import open_study
 
 CASE_FILES = ("budgets.csv", "requests.csv", "training.csv")
 
@@ -104,7 +104,7 @@ def cases_frame(small_data, name: str) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- formats and ingest
 def test_kinds_detected_without_collisions():
-    # canonical names after mognad.ingest's own mapping (year -> round)
+    # canonical names after mognad.io.ingest's own mapping (year -> round)
     assert detect_kind(["org_id", "round", "kind", "amount_sek", "funding_model"]) == "budgets"
     assert detect_kind(["request_id", "org_id", "unit", "received", "decided", "status"]) \
         == "requests"

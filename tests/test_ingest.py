@@ -12,8 +12,8 @@ import pyreadstat
 import pytest
 
 from mognad.errors import ValidationError
-from mognad.ingest import detect_kind, ingest, pseudonymise, read_raw
-from mognad.store import init_study, open_study, read_key
+from mognad.io.ingest import detect_kind, ingest, pseudonymise, read_raw
+from mognad.io.store import init_study, open_study, read_key
 
 ITEMS = [f"q{i:02d}" for i in range(1, 31)]
 

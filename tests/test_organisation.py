@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 
 from mognad.errors import MognadError
-from mognad.national import national_round
-from mognad.organisation import (
+from mognad.scoring import to_long
+from mognad.views.national import national_round
+from mognad.views.organisation import (
     change_between_rounds,
     internal_comparison,
     organisation_profile,
     type_sentence,
 )
-from mognad.scoring import to_long
 
 N_BOOT = 200
 
@@ -63,7 +63,7 @@ def test_small_department_never_shown(company_profile, truth):
 
 
 def test_results_are_json_and_complete(company_profile):
-    from mognad.reporting import _jsonable
+    from mognad.report.render import _jsonable
 
     res = _jsonable(company_profile.results())
     text = json.dumps(res, allow_nan=False)

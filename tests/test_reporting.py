@@ -1,4 +1,4 @@
-"""Tests for mognad.reporting: one notebook -> HTML, PDF, results sidecar.
+"""Tests for mognad.report.render: one notebook -> HTML, PDF, results sidecar.
 
 The sample notebook (tests/notebooks/sample_report.ipynb) draws 5 dimensions x 12 answers from
 a generator seeded by sha256(f"{org_id}-{round}"), prints, shows a table and a seaborn plot,
@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from mognad.errors import MognadError
-from mognad.reporting import (
+from mognad.report.render import (
     ReportError,
     _atomic_write_bytes,
     export_html,

@@ -16,14 +16,14 @@ _EXPORTS = {
     "check_disclosure": "disclosure", "merge_small_peer_groups": "disclosure",
     "suppress": "disclosure",
     "CodebookError": "errors", "MognadError": "errors", "ValidationError": "errors",
-    "ingest": "ingest",
-    "national_round": "national",
+    "ingest": "io.ingest",
+    "national_round": "views.national",
     "bartlett_sphericity": "psychometrics", "cfa": "psychometrics",
     "cronbach_alpha": "psychometrics", "kmo": "psychometrics", "mcdonald_omega": "psychometrics",
     "reliability_table": "psychometrics",
     "bootstrap_scores": "scoring", "classify": "scoring", "rank_in_peers": "scoring",
     "score": "scoring", "scores_with_types": "scoring", "to_long": "scoring",
-    "init_study": "store", "open_study": "store",
+    "init_study": "io.store", "open_study": "io.store",
     "synthesize": "synth",
 }
 

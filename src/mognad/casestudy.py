@@ -44,7 +44,7 @@ import pandas as pd
 
 from mognad.errors import MognadError
 from mognad.intervals import wilson_interval
-from mognad.text import check_lang, fmt_number, fmt_pct, fmt_pp
+from mognad.present.text import check_lang, fmt_number, fmt_pct, fmt_pp
 
 __all__ = [
     "CHALLENGES",
@@ -554,7 +554,7 @@ def localise(frame: pd.DataFrame, lang: str = "sv", *, values: Sequence[str] = (
 
 def synthetic_banner(study, lang: str = "sv"):
     """A visible banner for reports on synthetic data (an empty ``HTML`` otherwise)."""
-    from mognad.text import synthetic_banner as _banner
+    from mognad.present.text import synthetic_banner as _banner
 
     return _banner(study, lang, text('synthetic', lang))
 
@@ -617,7 +617,7 @@ def event_orgs(study, kind: str) -> pd.DataFrame:
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from mognad.store import init_study, open_study
+    >>> from mognad.io.store import init_study, open_study
     >>> event_orgs(open_study(init_study(Path(tempfile.mkdtemp()) / "s")), "reorganisation")
     Empty DataFrame
     Columns: [org_id, name, date, text]

@@ -37,7 +37,7 @@ def init(
     exist_ok: Annotated[bool, typer.Option("--exist-ok", help="Do nothing if it exists.")] = False,
 ) -> None:
     """Create an empty study (store, codebook copy, pseudonymisation key)."""
-    from mognad.store import init_study
+    from mognad.io.store import init_study
 
     path = init_study(study, codebook=codebook, exist_ok=exist_ok)
     typer.echo(f"study ready: {path}")
@@ -53,7 +53,7 @@ def ingest(
     ] = None,
 ) -> None:
     """Validate files and add them to the study, each file all or nothing."""
-    from mognad.ingest import ingest as run_ingest
+    from mognad.io.ingest import ingest as run_ingest
 
     def show(res) -> None:
         if res.status == "added":
@@ -74,7 +74,7 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Row counts per table, rounds, organisations and provenance of a study."""
-    from mognad.store import open_study
+    from mognad.io.store import open_study
 
     summary = open_study(study).info()
     if as_json:
@@ -125,8 +125,8 @@ def score(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Scores per organisation and round at every level, with intervals and type probabilities."""
+    from mognad.io.store import open_study
     from mognad.scoring import scores_with_types
-    from mognad.store import open_study
 
     st = open_study(study)
     extra = tuple(by or ())
@@ -135,7 +135,7 @@ def score(
             raise MognadError(f"--by takes unit or role; got {b!r}")
     table = scores_with_types(_round_filter(st, round_), codebook=st.codebook,
                               by=("org_id", "round", *extra), n_boot=n_boot, seed=seed)
-    from mognad.export import export_table
+    from mognad.io.export import export_table
 
     export_table(table, out, format="csv", provenance=_provenance(st, n_boot=n_boot, seed=seed))
     n_groups = len(table.drop_duplicates(["org_id", "round", *extra]))
@@ -166,8 +166,8 @@ def reliability(
     """Cronbach's alpha, McDonald's omega and CFA fit per category and dimension."""
     import pandas as pd
 
+    from mognad.io.store import open_study
     from mognad.psychometrics import cfa, reliability_table
-    from mognad.store import open_study
 
     st = open_study(study)
     resp = _round_filter(st, round_)
@@ -193,8 +193,8 @@ def export(
     round_: Annotated[int | None, typer.Option("--round", help="Only this round.")] = None,
 ) -> None:
     """Export scores or (pseudonymous) responses for other tools; SPSS files carry labels."""
-    from mognad.export import export_responses_wide, export_table
-    from mognad.store import open_study
+    from mognad.io.export import export_responses_wide, export_table
+    from mognad.io.store import open_study
 
     st = open_study(study)
     resp = _round_filter(st, round_)
@@ -254,10 +254,10 @@ def report(
     param: ParamOpt = None,
 ) -> None:
     """Run one report notebook into HTML and PDF (plus <report>.results.json)."""
-    from mognad.jobs import fill_parameters, report_stem, resolve_notebook
-    from mognad.reporting import render_report
-    from mognad.store import open_study
-    from mognad.text import check_lang
+    from mognad.io.store import open_study
+    from mognad.present.text import check_lang
+    from mognad.report.jobs import fill_parameters, report_stem, resolve_notebook
+    from mognad.report.render import render_report
 
     check_lang(lang)
     st = open_study(study)
@@ -294,16 +294,16 @@ def batch(
 
     One failing organisation never stops the batch; the exit code is 1 when any report failed.
     """
-    from mognad.batch import batch_failed, run_batch
-    from mognad.jobs import (
+    from mognad.io.store import open_study
+    from mognad.present.text import check_lang
+    from mognad.report.batch import batch_failed, run_batch
+    from mognad.report.jobs import (
         fill_parameters,
         notebook_parameters,
         organisations_in_round,
         report_stem,
         resolve_notebook,
     )
-    from mognad.store import open_study
-    from mognad.text import check_lang
 
     check_lang(lang)
     st = open_study(study)
@@ -317,7 +317,7 @@ def batch(
     declared = notebook_parameters(nb)
     if "round" in declared and "org_id" in declared:
         # national figures once per batch, cached in the store for every report to read
-        from mognad.national import national_round
+        from mognad.views.national import national_round
 
         typer.echo(f"national figures for {round_} …")
         national_round(st, round_, n_boot=int(extra.get("n_boot", 1000)),

@@ -1,7 +1,7 @@
 """DIOS: the digital infrastructure inventory — its input format and its analyses.
 
 One row per system, organisation and inventory year (see ``docs/dios.md`` for the file format).
-Importing this module registers the ``systems`` kind of input file with :mod:`mognad.ingest`, so
+Importing this module registers the ``systems`` kind of input file with :mod:`mognad.io.ingest`, so
 ``mognad ingest systems.csv --study S`` validates an inventory and stores it in the table
 ``systems`` (read it back with :func:`load_systems`).
 
@@ -134,7 +134,7 @@ SCENARIOS = {
     "all": ("eliminate", "planned", "migrate"),
 }
 
-# Other spellings of the column names (after mognad.ingest's own mapping, which turns
+# Other spellings of the column names (after mognad.io.ingest's own mapping, which turns
 # year/år/omgång into "round" and namn into "name").
 DIOS_ALIASES = {
     "year": ["round", "year", "inventeringsår", "inventeringsar"],
@@ -323,7 +323,7 @@ def _canonical_rows(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame
 
 def _validate_systems(frame: pd.DataFrame, study, codebook, problems) -> dict[str, pd.DataFrame]:
     """Validate a DIOS inventory file; return ``{"systems": rows to add}`` (see docs/dios.md)."""
-    from mognad.ingest import check_orgs, clean_str
+    from mognad.io.ingest import check_orgs, clean_str
 
     # --- columns: other spellings, duplicates, unknown and missing columns
     renamed = {c: _canonical_dios(c) for c in frame.columns if c != "_row"}
@@ -459,7 +459,7 @@ def _amount_one(text: Any) -> tuple[float, str]:
 
 
 def _register() -> None:
-    from mognad.ingest import KindSpec, register_kind
+    from mognad.io.ingest import KindSpec, register_kind
 
     register_kind(KindSpec(
         name="systems",
@@ -485,7 +485,7 @@ def load_systems(study, *, org_id: str | Sequence[str] | None = None,
     Parameters
     ----------
     study : Study or path
-        An open study (:func:`mognad.store.open_study`) or its folder.
+        An open study (:func:`mognad.io.store.open_study`) or its folder.
     org_id, year : optional
         Keep only these organisation(s) / inventory year(s).
 
@@ -500,7 +500,7 @@ def load_systems(study, *, org_id: str | Sequence[str] | None = None,
     MognadError
         If the study has no inventory, or none for the organisation / year asked for.
     """
-    from mognad.store import Study, open_study
+    from mognad.io.store import Study, open_study
 
     study = study if isinstance(study, Study) else open_study(study)
     frame = study.table("systems")
@@ -2217,7 +2217,7 @@ def format_pct(share: float, lang: str = "sv", digits: int = 0) -> str:
 
 def synthetic_banner(study, lang: str = "sv"):
     """A visible banner for reports on synthetic data (an empty ``HTML`` otherwise)."""
-    from mognad.text import synthetic_banner as _banner
+    from mognad.present.text import synthetic_banner as _banner
 
     return _banner(study, lang, text('banner', lang))
 

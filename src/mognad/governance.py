@@ -1,6 +1,6 @@
 """Governance and pacing: the case-study input formats and the analyses of demand and delivery.
 
-Importing this module registers three kinds of input file with :mod:`mognad.ingest` (see
+Importing this module registers three kinds of input file with :mod:`mognad.io.ingest` (see
 ``docs/case_studies.md`` for the formats, with examples):
 
 - ``budgets``: digital budget lines per organisation, year and kind (drift, förvaltning,
@@ -141,7 +141,7 @@ _PHASE_ALIASES = {
 }
 _MISSING = {"", "-", "nan", "<na>", "none", "na", "n/a", "saknas"}
 
-# Other spellings of column names, after mognad.ingest's own mapping (which already turned
+# Other spellings of column names, after mognad.io.ingest's own mapping (which already turned
 # year/år into "round", enhet into "unit", roll into "role", händelse/event into "kind").
 _COLUMN_ALIASES = {
     "budgets": {
@@ -315,7 +315,7 @@ def _check_columns(frame: pd.DataFrame, kind: str, problems, *, extra: Iterable[
                      f"missing required column(s) {', '.join(missing)} for a {kind} file "
                      f"(found: {', '.join(names)}); see docs/case_studies.md")
     problems.raise_if_any()
-    from mognad.ingest import clean_str
+    from mognad.io.ingest import clean_str
 
     for c in _COLUMNS[kind]:
         if c in frame:
@@ -387,7 +387,7 @@ def _skip_or_reject(out: pd.DataFrame, frame: pd.DataFrame, *, table: str, key: 
 
 def _validate_budgets(frame: pd.DataFrame, study, codebook, problems) -> dict:
     """Validate a budgets file (see docs/case_studies.md); return ``{"budgets": rows}``."""
-    from mognad.ingest import check_orgs
+    from mognad.io.ingest import check_orgs
 
     _canonical_columns(frame, "budgets", problems)
     _check_columns(frame, "budgets", problems)
@@ -429,7 +429,7 @@ def _validate_budgets(frame: pd.DataFrame, study, codebook, problems) -> dict:
 
 def _validate_requests(frame: pd.DataFrame, study, codebook, problems) -> dict:
     """Validate a development-request log; return ``{"requests": rows}``."""
-    from mognad.ingest import check_orgs
+    from mognad.io.ingest import check_orgs
 
     _canonical_columns(frame, "requests", problems)
     _check_columns(frame, "requests", problems)
@@ -505,8 +505,8 @@ def _course_events(study) -> pd.DataFrame:
 
 def _validate_training(frame: pd.DataFrame, study, codebook, problems) -> dict:
     """Validate a course's pre/post answers; return ``{"training": long rows}``."""
-    from mognad.ingest import _canonical, check_orgs, pseudonymise
-    from mognad.store import read_key
+    from mognad.io.ingest import _canonical, check_orgs, pseudonymise
+    from mognad.io.store import read_key
 
     item_ids = list(codebook.item_ids)
     frame.columns = [_canonical(c, set(item_ids)) if c != "_row" else c for c in frame.columns]
@@ -649,7 +649,7 @@ def _detector(kind: str, needed: Sequence[str]):
 
 
 def _register() -> None:
-    from mognad.ingest import KindSpec, register_kind
+    from mognad.io.ingest import KindSpec, register_kind
 
     specs = {
         "budgets": (("amount_sek", "kind"), _validate_budgets),
@@ -1884,7 +1884,7 @@ def ingest_training(path, *, study, org_id: str, course: str | None = None):
     Use it when the study holds several courses (so the single ``course_start`` event cannot
     tell which one a file belongs to). The file is read as it is, the two columns are added and
     the result is ingested under the file's own name with the usual guarantees
-    (:func:`mognad.ingest.ingest`). ``course`` defaults to the date of the organisation's single
+    (:func:`mognad.io.ingest.ingest`). ``course`` defaults to the date of the organisation's single
     ``course_start`` event.
 
     Returns
@@ -1894,8 +1894,8 @@ def ingest_training(path, *, study, org_id: str, course: str | None = None):
     import tempfile
     from pathlib import Path
 
-    from mognad.ingest import ingest, read_raw
-    from mognad.store import Study, open_study
+    from mognad.io.ingest import ingest, read_raw
+    from mognad.io.store import Study, open_study
 
     study = study if isinstance(study, Study) else open_study(study)
     raw = read_raw(path)
@@ -1910,7 +1910,7 @@ def ingest_training(path, *, study, org_id: str, course: str | None = None):
     for col, value in (("org_id", str(org_id)), ("course", str(course))):
         if col in frame.columns:
             raise MognadError(f"{raw.name}: the file already has a column {col}; ingest it "
-                              "with mognad.ingest.ingest")
+                              "with mognad.io.ingest.ingest")
         frame.insert(0, col, value)
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / (Path(path).stem + ".csv")

@@ -108,7 +108,7 @@ def _open(study):
     """A Study from a path; any object with the tables needed (``responses``, ``events``,
     ``organisations``) is used as is."""
     if isinstance(study, str) or hasattr(study, "__fspath__"):
-        from mognad.store import open_study
+        from mognad.io.store import open_study
 
         return open_study(study)
     if not any(hasattr(study, a) for a in ("responses", "events", "organisations")):
@@ -851,8 +851,8 @@ def national_trend(
     >>> import tempfile
     >>> from pathlib import Path
     >>> from mognad.synth import synthesize
-    >>> from mognad.store import init_study
-    >>> from mognad.ingest import ingest
+    >>> from mognad.io.store import init_study
+    >>> from mognad.io.ingest import ingest
     >>> root = Path(tempfile.mkdtemp())
     >>> _ = synthesize(root / "data", seed=3, profile="small")
     >>> _ = init_study(root / "study")
@@ -1307,8 +1307,8 @@ def event_change(
     >>> import tempfile
     >>> from pathlib import Path
     >>> from mognad.synth import synthesize
-    >>> from mognad.store import init_study
-    >>> from mognad.ingest import ingest
+    >>> from mognad.io.store import init_study
+    >>> from mognad.io.ingest import ingest
     >>> root = Path(tempfile.mkdtemp())
     >>> _ = synthesize(root / "data", seed=3, profile="small")
     >>> _ = init_study(root / "study")
@@ -1526,7 +1526,7 @@ def national_category_profile(scores: pd.DataFrame, *, ci: float = 0.95) -> pd.D
     """National mean of the organisations' category and dimension scores, with t-intervals.
 
     The organisations are the unit: the interval reflects the spread between organisations
-    (for :func:`mognad.plots.category_profile`).
+    (for :func:`mognad.present.plots.category_profile`).
 
     Parameters
     ----------
@@ -1810,7 +1810,7 @@ def org_names(study, org_ids: Sequence[str], lang: str = "sv") -> str:
 
 # ============================================================================== texts and labels
 def _lang(lang: str) -> str:
-    from mognad.text import check_lang
+    from mognad.present.text import check_lang
 
     return check_lang(lang)
 
@@ -2107,7 +2107,7 @@ def markdown(key: str, lang: str = "sv", **fields):
 
 def synthetic_banner(study, lang: str = "sv"):
     """A red banner for reports on synthetic data (an empty ``HTML`` otherwise)."""
-    from mognad.text import synthetic_banner as _banner
+    from mognad.present.text import synthetic_banner as _banner
 
     return _banner(study, lang, None)
 
@@ -2142,7 +2142,7 @@ def localise(frame: pd.DataFrame, lang: str = "sv", *, codebook: str | Codebook 
         if col in out.columns:
             out[col] = out[col].map(lambda v: _VALUE_LABELS[lang].get(v, v))
     if "level" in out.columns:
-        from mognad.text import label
+        from mognad.present.text import label
 
         levels = {"total": label("total", lang), "dimension": label("dimension", lang),
                   "category": label("category", lang)}
@@ -2158,7 +2158,7 @@ def _value_label(value, lang: str) -> str:
 
 def _name_label(level: str, name: str, lang: str, codebook=None) -> str:
     if level == "total":
-        from mognad.text import label
+        from mognad.present.text import label
 
         return label("total", lang)
     try:
@@ -2169,7 +2169,7 @@ def _name_label(level: str, name: str, lang: str, codebook=None) -> str:
 
 def _pp_interval(low, high, lang: str) -> str:
     """An interval of a difference: ``(−2,4 till 5,9)`` / ``(-2.4 to 5.9)``."""
-    from mognad.text import fmt_number
+    from mognad.present.text import fmt_number
 
     if not (np.isfinite(low) and np.isfinite(high)):
         return ""
@@ -2185,7 +2185,7 @@ def describe_trend(trend: pd.DataFrame, lang: str = "sv"):
     """
     from IPython.display import Markdown
 
-    from mognad.text import fmt_interval, fmt_pct, fmt_pp
+    from mognad.present.text import fmt_interval, fmt_pct, fmt_pp
 
     lang = _lang(lang)
     tot = trend[trend["name"] == trend["name"].iloc[0]]
@@ -2226,7 +2226,7 @@ def describe_target(trend: pd.DataFrame, path: pd.DataFrame, lang: str = "sv"):
     """
     from IPython.display import Markdown
 
-    from mognad.text import fmt_interval, fmt_pct, fmt_pp
+    from mognad.present.text import fmt_interval, fmt_pct, fmt_pp
 
     lang = _lang(lang)
     p = path.sort_values("round")
@@ -2254,7 +2254,7 @@ def describe_programme(effect: pd.DataFrame | None, lang: str = "sv"):
     """The :func:`programme_effect` row in words, with the pre-trend verdict, as Markdown."""
     from IPython.display import Markdown
 
-    from mognad.text import fmt_number, fmt_pp
+    from mognad.present.text import fmt_number, fmt_pp
 
     lang = _lang(lang)
     if effect is None or len(effect) == 0:
@@ -2279,7 +2279,7 @@ def describe_events(events: pd.DataFrame, study=None, lang: str = "sv",
     """For each organisation event of :func:`event_change`: the largest net change, as Markdown."""
     from IPython.display import Markdown
 
-    from mognad.text import fmt_pp
+    from mognad.present.text import fmt_pp
 
     lang = _lang(lang)
     if events is None or len(events) == 0:
@@ -2308,7 +2308,7 @@ def describe_decomposition(decomposition: pd.DataFrame, study=None, lang: str = 
     """For each organisation of :func:`change_decomposition`: total change and top category."""
     from IPython.display import Markdown
 
-    from mognad.text import fmt_pp
+    from mognad.present.text import fmt_pp
 
     lang = _lang(lang)
     names = {}
@@ -2354,7 +2354,7 @@ def plot_trend(trend: pd.DataFrame, *, lang: str = "sv", codebook=None, title: s
     >>> len(fig.axes)
     1
     """
-    from mognad import plots
+    from mognad.present import plots
 
     lang = _lang(lang)
     frame = trend.copy()
@@ -2399,7 +2399,7 @@ def plot_target(trend: pd.DataFrame, path: pd.DataFrame, *, lang: str = "sv"):
     >>> len(fig.axes[0].lines)
     3
     """
-    from mognad import plots
+    from mognad.present import plots
 
     lang = _lang(lang)
     al = trend[(trend["panel"] == "all") & (trend["name"] == trend["name"].iloc[0])]
@@ -2446,7 +2446,7 @@ def plot_trajectories(traj: pd.DataFrame, *, events: pd.DataFrame | None = None,
     """
     import matplotlib.pyplot as plt
 
-    from mognad import plots
+    from mognad.present import plots
 
     plots._style()
     lang = _lang(lang)
@@ -2507,7 +2507,7 @@ def plot_forest(frame: pd.DataFrame, *, label: str, estimate: str = "change",
     """
     import matplotlib.pyplot as plt
 
-    from mognad import plots
+    from mognad.present import plots
 
     plots._style()
     lang = _lang(lang)

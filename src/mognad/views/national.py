@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from mognad.errors import MognadError
-from mognad.store import Study, open_study
+from mognad.io.store import Study, open_study
 
 CACHE_TABLES = ("cache_scores", "cache_types", "cache_ranks")
 
@@ -143,7 +143,8 @@ def national_round(study: Study | str, round: int, *, n_boot: int = 1000, seed: 
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from mognad import synth, store, ingest
+    >>> from mognad import synth
+    >>> from mognad.io import store, ingest
     >>> root = Path(tempfile.mkdtemp())
     >>> _ = synth.synthesize(root / "data", seed=3, profile="small")
     >>> _ = store.init_study(root / "study")

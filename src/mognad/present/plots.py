@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from mognad.codebook import Codebook, load_codebook
-from mognad.text import fmt_pct, label
+from mognad.present.text import fmt_pct, label
 
 OWN = "#1f4e79"
 PEER = "#b0b7c3"

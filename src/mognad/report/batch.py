@@ -1,6 +1,6 @@
 """Run one report notebook for many organisations: parallel, resumable, with a manifest.
 
-:func:`run_batch` renders every job with :func:`mognad.reporting.render_report`'s machinery on
+:func:`run_batch` renders every job with :func:`mognad.report.render.render_report`'s machinery on
 a pool of warm local worker processes (or on a Dask cluster), and keeps in *out_dir*:
 
 - ``<stem>.html`` / ``<stem>.pdf`` / ``<stem>.results.json`` per report (atomic, as always);
@@ -34,7 +34,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from mognad.errors import MognadError
-from mognad.reporting import (
+from mognad.report.render import (
     _atomic_write_text,
     _check_fast_kernel,
     _check_formats,
@@ -471,7 +471,7 @@ def run_batch(
     progress : bool
         Show a progress bar (tqdm, on stderr).
     engine : {"fast", "papermill"}
-        See :func:`mognad.reporting.render_report`.
+        See :func:`mognad.report.render.render_report`.
     kernel_name : str
         Jupyter kernel name.
     data_fingerprint : str
@@ -634,7 +634,7 @@ def _run_local(to_run, finish, jobs_n, engine) -> None:
     """Run on this machine's warm worker pool, at most *jobs_n* reports at a time."""
     from concurrent.futures import FIRST_COMPLETED, wait
 
-    from mognad import _executor
+    from mognad.report import _executor
 
     workers = max(1, int(jobs_n or os.cpu_count() or 1))
     pool = _executor.shared_pool(engine, min_workers=workers)

@@ -1,4 +1,4 @@
-"""Notebook execution engines and warm worker processes (private; see :mod:`mognad.reporting`).
+"""Notebook execution engines and warm worker processes (private; see :mod:`mognad.report.render`).
 
 Two papermill engines are registered here:
 
@@ -68,7 +68,7 @@ DEFAULT_PRELOAD = (
     "statsmodels.formula.api",
     "IPython.display",
     "mognad",
-    "mognad.reporting",
+    "mognad.report.render",
 )
 
 #: Environment variable through which a running notebook finds its results sidecar.
@@ -689,7 +689,7 @@ def init_worker(engine: str, preload: tuple[str, ...] = DEFAULT_PRELOAD) -> None
             with contextlib.suppress(ImportError):
                 importlib.import_module(name)
         _warm_up()
-    from mognad import reporting
+    from mognad.report import render as reporting
 
     reporting.get_exporter()
 
@@ -771,7 +771,7 @@ class _Worker:
         env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from mognad._executor import worker_main; worker_main()"],
+            [sys.executable, "-c", "from mognad.report._executor import worker_main; worker_main()"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,

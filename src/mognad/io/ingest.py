@@ -31,7 +31,7 @@ import pyarrow.csv as pacsv
 import yaml
 
 from mognad.errors import MognadError, ValidationError
-from mognad.store import Study, open_study, quiet, read_key
+from mognad.io.store import Study, open_study, quiet, read_key
 
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".sav")
 ORG_TYPES = ("kommun", "region", "myndighet", "bolag", "annan")
@@ -753,7 +753,7 @@ def ingest(paths: str | Path | Iterable[str | Path], *, study: str | Path | Stud
         Files, or folders whose files are ingested in dependency order (registry first). A
         folder's ``dataset.yaml`` with ``synthetic: true`` marks the study as synthetic.
     study : path or Study
-        The study folder (see :func:`mognad.store.init_study`).
+        The study folder (see :func:`mognad.io.store.init_study`).
     kind : str, optional
         ``organisations``, ``responses``, ``invitations`` or ``events``; detected from the columns
         when omitted.

@@ -181,7 +181,7 @@ def _jsonable(value):
 def record_results(results: Mapping) -> None:
     """Hand key results of a report notebook to the runner (a JSON sidecar).
 
-    Call it from a report notebook. Under :func:`render_report` / :func:`mognad.batch.run_batch`
+    Call it from a report notebook. Under :func:`render_report` / :func:`mognad.report.batch.run_batch`
     the values end up in ``<out_dir>/<stem>.results.json`` (and in the batch manifest's
     ``results`` column of ``manifest.json``); calls add up, a later key replaces an earlier one.
     Run interactively (no runner), the values are only kept in memory.
@@ -326,7 +326,7 @@ def get_exporter():
     global _EXPORTER
     with _EXPORTER_LOCK:
         if _EXPORTER is None:
-            from mognad._executor import avoid_slow_imports
+            from mognad.report._executor import avoid_slow_imports
 
             avoid_slow_imports()
             _EXPORTER = _make_exporter()
@@ -364,7 +364,7 @@ def export_html(nb, *, title: str | None = None, lang: str = "sv") -> str:
     str
         The HTML: no code, no prompts, images embedded as data URIs, nothing from outside hosts.
     """
-    from mognad._executor import avoid_slow_imports
+    from mognad.report._executor import avoid_slow_imports
 
     avoid_slow_imports()
     import nbformat
@@ -575,7 +575,7 @@ def _report_spec(
 
 def _execute(spec: dict, results_path: str):
     """Execute the notebook of *spec*; returns ``(nb, error_dict_or_None)``."""
-    from mognad import _executor
+    from mognad.report import _executor
 
     cwd = str(Path(spec["notebook"]).parent)
     if spec["engine"] == "fast":
@@ -616,7 +616,7 @@ def _render_job(spec: dict) -> dict:
     file name), ``results``, and for failures ``ename``, ``evalue``, ``traceback``,
     ``cell_index``. Never raises for a notebook or export failure.
     """
-    from mognad._executor import avoid_slow_imports
+    from mognad.report._executor import avoid_slow_imports
 
     avoid_slow_imports()
     import nbformat
@@ -694,7 +694,7 @@ def _run_spec(spec: dict) -> dict:
     """Run *spec* with its engine: fast in the shared warm pool, papermill in this process."""
     if spec["engine"] == "papermill":
         return _render_job(spec)
-    from mognad import _executor
+    from mognad.report import _executor
 
     try:
         return _executor.shared_pool("fast").submit(_render_job, spec).result()

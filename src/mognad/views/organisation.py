@@ -4,7 +4,7 @@
 maturity, type with probability, categories against peers, the 2 x 2 map, the weakest
 categories, change since the previous round, internal comparison under disclosure control,
 response rate, data-quality notes, provenance), so the report notebook only formats and plots.
-National figures come from :func:`mognad.national.national_round`, computed once per batch.
+National figures come from :func:`mognad.views.national.national_round`, computed once per batch.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from mognad.errors import MognadError
-from mognad.store import Study, open_study
-from mognad.text import check_lang, fmt_number, fmt_pct
+from mognad.io.store import Study, open_study
+from mognad.present.text import check_lang, fmt_number, fmt_pct
 
 PEER_COLUMNS = ("org_type", "kommungrupp", "county_code", "size_class")
 
@@ -196,7 +196,7 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
     """
     from mognad.agreement import response_rate
     from mognad.benchmark import compare_to_peers, weakest_categories
-    from mognad.national import national_round
+    from mognad.views.national import national_round
 
     lang = check_lang(lang)
     study = study if isinstance(study, Study) else open_study(study)

@@ -1,8 +1,8 @@
 """What to run: resolve a report notebook by name, fill its parameters from a study, and build
 the list of reports of a batch (one per organisation) with their file names.
 
-Used by ``mognad report`` and ``mognad batch``; the running itself is :mod:`mognad.reporting`
-and :mod:`mognad.batch`.
+Used by ``mognad report`` and ``mognad batch``; the running itself is :mod:`mognad.report.render`
+and :mod:`mognad.report.batch`.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import unicodedata
 from pathlib import Path
 
 from mognad.errors import MognadError
-from mognad.store import Study
+from mognad.io.store import Study
 
 
 def notebook_dirs() -> list[Path]:
     """Where notebooks are looked up by name: ``./notebooks`` and the project's ``notebooks/``."""
     here = Path(__file__).resolve().parent
-    return [Path.cwd() / "notebooks", here.parent.parent / "notebooks"]
+    return [Path.cwd() / "notebooks", here.parents[2] / "notebooks"]
 
 
 def resolve_notebook(name: str | Path) -> Path:
@@ -42,7 +42,7 @@ def resolve_notebook(name: str | Path) -> Path:
 
 def notebook_parameters(notebook: Path) -> dict[str, str]:
     """The notebook's parameters (names and default source text) from its tagged cell."""
-    from mognad._executor import avoid_slow_imports
+    from mognad.report._executor import avoid_slow_imports
 
     avoid_slow_imports()
     import papermill

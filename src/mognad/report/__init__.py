@@ -1,0 +1,1 @@
+"""Reports: running parameterised notebooks, exporting them to HTML and PDF, and batches."""
