@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mognad.errors import MognadError
-from mognad.io.store import Study, open_study
+from mognad.io.store import Study
 from mognad.present.text import check_lang, fmt_number, fmt_pct
 
 PEER_COLUMNS = ("org_type", "kommungrupp", "county_code", "size_class")
@@ -196,10 +196,10 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
     """
     from mognad.agreement import response_rate
     from mognad.benchmark import compare_to_peers, weakest_categories
-    from mognad.views.national import national_round
+    from mognad.views.national import national_round, study_for
 
     lang = check_lang(lang)
-    study = study if isinstance(study, Study) else open_study(study)
+    study = study_for(study)  # a warm report worker's preloaded snapshot, or the folder opened
     org_id, round = str(org_id), int(round)
     if peer_group not in PEER_COLUMNS:
         raise MognadError(f"peer_group must be one of {', '.join(PEER_COLUMNS)}; got {peer_group!r}")
