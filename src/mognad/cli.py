@@ -234,6 +234,23 @@ def _extra_parameters(items: list[str] | None) -> dict:
     return out
 
 
+def _warm_up(nb, st, *, engine: str, workers: int | None, formats) -> None:
+    """Start the warm report workers (imports, browser) in the background, right away."""
+    import os
+
+    from mognad.report._executor import warm_up
+    from mognad.report.render import find_chromium
+
+    chromium = None
+    if "pdf" in formats:
+        try:
+            chromium = find_chromium()
+        except MognadError:
+            chromium = None  # reported properly when the reports run
+    warm_up(nb, parameters={"study": str(Path(st.path).resolve())}, engine=engine,
+            workers=workers or os.cpu_count() or 1, chromium=chromium)
+
+
 NotebookArg = Annotated[str, typer.Argument(help="Notebook path or name, e.g. organisation_report.")]
 ParamOpt = Annotated[
     list[str] | None, typer.Option("--param", "-p", help="More notebook parameters NAME=VALUE.")
@@ -260,14 +277,16 @@ def report(
     from mognad.report.render import render_report
 
     check_lang(lang)
+    formats = _formats(fmt)
     st = open_study(study)
     nb = resolve_notebook(notebook)
+    _warm_up(nb, st, engine=engine, workers=1, formats=formats)
     params = fill_parameters(nb, study=st, round=round_, org_id=org, lang=lang,
                              extra=_extra_parameters(param))
     out_dir = out or Path("reports") / (str(round_) if round_ is not None else "other")
     stem = report_stem(nb, study=st, org_id=org, round=round_)
     result = render_report(nb, parameters=params, out_dir=out_dir, stem=stem,
-                           formats=_formats(fmt), engine=engine)
+                           formats=formats, engine=engine, progress=True)
     for kind, path in sorted(result.outputs.items()):
         typer.echo(f"  {kind}: {path}")
 
@@ -300,16 +319,20 @@ def batch(
     from mognad.report.jobs import (
         fill_parameters,
         notebook_parameters,
+        organisation_names,
         organisations_in_round,
         report_stem,
         resolve_notebook,
     )
 
     check_lang(lang)
+    formats = _formats(fmt)
     st = open_study(study)
     nb = resolve_notebook(notebook)
     if bool(orgs) == all_orgs:
         raise MognadError("give either --orgs ID … or --all")
+    if scheduler is None:  # warm workers start now, while the national figures are computed
+        _warm_up(nb, st, engine=engine, workers=jobs, formats=formats)
     org_ids = [str(o) for o in orgs] if orgs else organisations_in_round(st, round_, nb)
     if not org_ids:
         raise MognadError(f"no organisations with data in round {round_} for {nb.name}")
@@ -322,24 +345,27 @@ def batch(
         typer.echo(f"national figures for {round_} …")
         national_round(st, round_, n_boot=int(extra.get("n_boot", 1000)),
                        seed=int(extra.get("seed", 0)), peer=extra.get("peer_group", "org_type"))
-    names = dict(zip(st.organisations["org_id"], st.organisations["name"], strict=True))
+    names = organisation_names(st)
     job_list = [
-        {"stem": report_stem(nb, study=st, org_id=o, round=round_),
+        {"stem": report_stem(nb, study=st, org_id=o, round=round_, names=names),
          "parameters": fill_parameters(nb, study=st, round=round_, org_id=o, lang=lang,
-                                       extra=extra),
+                                       extra=extra, declared=declared),
          "label": f"{o} {names.get(o, '')}".strip()}
         for o in org_ids
     ]
     out_dir = out or Path("reports") / str(round_)
     manifest = run_batch(nb, jobs=job_list, out_dir=out_dir, jobs_n=jobs, scheduler=scheduler,
-                         timeout=timeout, formats=_formats(fmt), engine=engine, lang=lang,
+                         timeout=timeout, formats=formats, engine=engine, lang=lang,
                          data_fingerprint=st.fingerprint)
     counts = manifest["status"].value_counts().to_dict()
     typer.echo(f"{len(manifest)} reports: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     typer.echo(f"open {(out_dir / 'index.html').resolve()}")
     if batch_failed(manifest):
         for _, row in manifest[manifest["status"] == "failed"].iterrows():
-            typer.echo(f"  FAILED {row.get('stem', '')}: {row.get('error', '')}", err=True)
+            typer.echo(f"  FAILED {row.get('stem', '')}: {row.get('reason', '')}", err=True)
+        for name, reason in manifest.attrs.get("write_errors", {}).items():
+            typer.echo(f"  could not write {out_dir / name}: {reason}", err=True)
+        typer.echo(f"  details: {(out_dir / 'manifest.json').resolve()}", err=True)
         raise typer.Exit(1)
 
 

@@ -65,15 +65,16 @@ class BrowserTimeout(BrowserError):
 class Browser:
     """One headless Chromium process driven over ``--remote-debugging-pipe``.
 
+    The process is started at once; the page is opened on the first :meth:`print_pdf`, so a
+    browser started early (:func:`prestart`) comes up while other work runs.
+
     Parameters
     ----------
     executable : str
         The Chromium binary.
-    start_timeout : float
-        Seconds to wait for the browser to answer its first command.
     """
 
-    def __init__(self, executable: str, *, start_timeout: float = 30.0) -> None:
+    def __init__(self, executable: str) -> None:
         self.executable = executable
         self.owner = os.getpid()
         self.tmp = tempfile.mkdtemp(prefix="mognad-chromium-")
@@ -109,21 +110,27 @@ class Browser:
         finally:
             for fd in (cmd_r, res_w, devnull, log):
                 os.close(fd)
+        self.session: str | None = None
+
+    def _ensure_session(self, timeout: float) -> str:
+        """Open the page the reports are printed in (once, on first use)."""
+        if self.session is not None:
+            return self.session
         try:
             target = self.call("Target.createTarget", {"url": "about:blank"},
-                               timeout=start_timeout)["targetId"]
-            self.session = self.call("Target.attachToTarget",
-                                     {"targetId": target, "flatten": True},
-                                     timeout=start_timeout)["sessionId"]
+                               timeout=timeout)["targetId"]
+            session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True},
+                                timeout=timeout)["sessionId"]
             for method, params in (
                 ("Page.enable", {}),
                 ("Emulation.setScriptExecutionDisabled", {"value": True}),
                 ("Fetch.enable", {"patterns": [{"urlPattern": "*"}]}),
             ):
-                self.call(method, params, session=self.session, timeout=start_timeout)
-        except BaseException:
-            self.close()
-            raise
+                self.call(method, params, session=session, timeout=timeout)
+        except BrowserTimeout as exc:
+            raise BrowserError(f"the browser did not start within {timeout:g} s") from exc
+        self.session = session
+        return session
 
     # ------------------------------------------------------------------ protocol
     def alive(self) -> bool:
@@ -192,6 +199,7 @@ class Browser:
     # ------------------------------------------------------------------ printing
     def print_pdf(self, html: bytes, *, timeout: float = 120.0) -> bytes:
         """Load *html* (the whole page, from memory) and print it; returns the PDF bytes."""
+        self._ensure_session(min(timeout, 60.0))
         deadline = time.monotonic() + timeout
         self._events.clear()
         self._send("Page.navigate", {"url": REPORT_URL}, self.session)
@@ -285,7 +293,7 @@ def print_pdf(html: bytes, executable: str, *, timeout: float = 120.0) -> bytes:
                     browser.close()
                 browser = _BROWSER = None
             if browser is None:
-                browser = _BROWSER = Browser(executable, start_timeout=min(timeout, 60.0))
+                browser = _BROWSER = Browser(executable)
             try:
                 return browser.print_pdf(html, timeout=timeout)
             except BrowserTimeout:
@@ -298,6 +306,15 @@ def print_pdf(html: bytes, executable: str, *, timeout: float = 120.0) -> bytes:
                 if attempt == 2:
                     raise
         raise BrowserError("unreachable")  # pragma: no cover
+
+
+def prestart(executable: str) -> None:
+    """Start this process' browser now (if none runs), without waiting for it."""
+    global _BROWSER
+    with _LOCK:
+        if _BROWSER is None or _BROWSER.owner != os.getpid() or not _BROWSER.alive():
+            with contextlib.suppress(BrowserError):
+                _BROWSER = Browser(executable)
 
 
 def close_browser() -> None:

@@ -465,8 +465,20 @@ def _register_engines() -> None:
                 extra_arguments=list(KERNEL_ARGUMENTS),
                 shutdown_kernel="immediate",
             )
+            env = kernel_env or kernel_environment(None)
+            progress = _ProgressFile(env.get(PROGRESS_ENV), len(nb_man.nb.cells))
+            cell_complete = nb_man.cell_complete
+
+            def complete(cell, cell_index=None, **kw):
+                try:
+                    return cell_complete(cell, cell_index=cell_index, **kw)
+                finally:
+                    if cell_index is not None:
+                        progress.step(cell_index + 1)
+
+            nb_man.cell_complete = complete
             client = PapermillNotebookClient(nb_man, **final_kwargs)
-            return client.execute(env=kernel_env or kernel_environment(None))
+            return client.execute(env=env)
 
     papermill_engines.register(FAST_ENGINE, FastEngine)
     papermill_engines.register(PAPERMILL_ENGINE, KernelEngine)
@@ -496,6 +508,8 @@ def execute_notebook(
     kwargs: dict = {"resources": {"metadata": {"path": cwd}}}
     if engine == PAPERMILL_ENGINE:
         kwargs["kernel_env"] = kernel_environment(results_path)
+        if progress_path:
+            kwargs["kernel_env"][PROGRESS_ENV] = str(progress_path)
         kwargs["execution_timeout"] = timeout
     else:
         if results_path:
@@ -578,8 +592,15 @@ def execute_forked(
     notebook_json : str or None
         The executed notebook (also when a cell failed), or ``None`` when the run was killed.
     """
+    import gc
+
     read_fd, write_fd = os.pipe()
+    # Objects of the warm parent are frozen for the child's garbage collector: it never walks
+    # (and so never copies) the parent's memory pages.
+    gc.freeze()
     pid = os.fork()
+    if pid != 0:
+        gc.unfreeze()
     if pid == 0:  # the child: run the notebook, send "status JSON\n" + notebook JSON, exit
         code = 0
         try:
@@ -613,8 +634,8 @@ def execute_forked(
             import nbformat
 
             payload = json.dumps(status).encode() + b"\n"
-            if nb is not None:
-                payload += nbformat.writes(nb).encode("utf-8")
+            if nb is not None:  # made by nbformat in this process: no need to validate it again
+                payload += nbformat.v4.writes(nb).encode("utf-8")
             with os.fdopen(write_fd, "wb") as pipe:
                 pipe.write(payload)
         except BaseException:  # noqa: BLE001
@@ -772,7 +793,7 @@ def _notebook_defaults(notebook: str) -> dict:
     return {}
 
 
-def prepare(spec: dict) -> dict:
+def prepare(spec: dict, *, data: bool = True) -> dict:
     """Warm this worker for *spec* before the notebook is forked off (done once per notebook
     and study, reused by every later report).
 
@@ -781,6 +802,11 @@ def prepare(spec: dict) -> dict:
       (:func:`mognad.views.national.preload`: registry, invitations, metadata, fingerprint and,
       for a ``round``, that round's national results with the notebook's ``n_boot``, ``seed``
       and ``peer_group``).
+
+    - for a report with a PDF (``spec["chromium"]``), starts this worker's browser.
+
+    With ``data=False`` only the imports (and the browser) are done: a batch warms its workers
+    that way while it is still computing the national figures.
 
     Failures are ignored here: the notebook itself then does the work (and reports errors).
 
@@ -806,9 +832,14 @@ def prepare(spec: dict) -> dict:
             defaults = _notebook_defaults(notebook)
         _PREPARED[key] = defaults
         spent["imports"] = time.perf_counter() - t
+    if spec.get("chromium"):
+        with contextlib.suppress(Exception):
+            from mognad.report import _chromium
+
+            _chromium.prestart(spec["chromium"])
     params = {**_PREPARED[key], **(spec.get("parameters") or {})}
     study = params.get("study")
-    if isinstance(study, str) and study:
+    if data and isinstance(study, str) and study:
         rnd = params.get("round", params.get("year"))
         settings = {
             "round": int(rnd) if isinstance(rnd, int | str) and str(rnd).isdigit() else None,
@@ -1139,6 +1170,18 @@ def shared_pool(engine: str, min_workers: int = 1) -> WarmPool:
         with pool.lock:
             pool.max_workers = max(pool.max_workers, int(min_workers))
         return pool
+
+
+def warm_up(notebook, *, parameters: dict | None = None, workers: int = 1, engine: str = "fast",
+            chromium: str | None = None) -> None:
+    """Start *workers* warm workers of the shared pool now and prepare them for *notebook*
+    (imports and browser; :func:`prepare` with ``data=False``), without waiting."""
+    if engine != "fast":
+        return
+    pool = shared_pool(engine, min_workers=workers)
+    spec = {"notebook": str(notebook), "parameters": dict(parameters or {}), "chromium": chromium}
+    for _ in range(max(1, int(workers)) - len(pool.workers)):
+        pool.submit(prepare, spec, data=False)
 
 
 def reset_shared_pool(engine: str) -> None:

@@ -107,9 +107,9 @@ def sanitize_html(html: str, *, trusted_styles: frozenset[str] = frozenset()) ->
             ("CData", "ProcessingInstruction", "XMLProcessingInstruction")
         ):
             node.extract()
-    for tag in list(soup.find_all(True)):
-        if getattr(tag, "decomposed", False) or not isinstance(tag, Tag) or tag.parent is None:
-            continue
+    stack = [child for child in soup.contents if isinstance(child, Tag)]
+    while stack:
+        tag = stack.pop()
         name = (tag.name or "").lower()
         if name in DROP_ELEMENTS:
             tag.decompose()
@@ -119,14 +119,13 @@ def sanitize_html(html: str, *, trusted_styles: frozenset[str] = frozenset()) ->
                 "name" in tag.attrs and tag.attrs.get("name") != "viewport"
             ):
                 tag.decompose()
-                continue
             continue  # charset / viewport only
         if name == "style":
             text = tag.string if tag.string is not None else tag.get_text()
             if text not in trusted_styles and not _css_ok(text):
                 tag.decompose()
-                continue
-            tag.attrs = {k: v for k, v in tag.attrs.items() if k in ("type", "media")}
+            else:
+                tag.attrs = {k: v for k, v in tag.attrs.items() if k in ("type", "media")}
             continue
         if name in ("img", "image", "use") and not _image_element_ok(tag, name):
             tag.decompose()
@@ -134,6 +133,7 @@ def sanitize_html(html: str, *, trusted_styles: frozenset[str] = frozenset()) ->
         for attr in list(tag.attrs):
             if not _attribute_ok(name, attr.lower(), tag.attrs[attr]):
                 del tag.attrs[attr]
+        stack.extend(child for child in tag.contents if isinstance(child, Tag))
     return str(soup)
 
 

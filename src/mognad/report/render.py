@@ -680,14 +680,15 @@ def _execute(spec: dict, results_path: str):
             cwd=cwd,
             results_path=results_path,
             timeout=spec["timeout"],
+            progress_path=spec.get("progress_path"),
         )
     except Exception as exc:  # noqa: BLE001 - reported as a failed report
         return None, _executor.error_info(exc)
     return nb, None
 
 
-def _cell_seconds(nb) -> list[float]:
-    """Seconds per executed code cell, from the execution timestamps nbclient records."""
+def _cell_seconds(nb) -> list[list]:
+    """``[first source line, seconds]`` per executed code cell (nbclient's timestamps)."""
     out = []
     for cell in nb.cells:
         timing = (cell.get("metadata") or {}).get("execution") or {}
@@ -695,7 +696,8 @@ def _cell_seconds(nb) -> list[float]:
         if begin and end:
             t0 = _dt.datetime.fromisoformat(begin.replace("Z", "+00:00"))
             t1 = _dt.datetime.fromisoformat(end.replace("Z", "+00:00"))
-            out.append(round((t1 - t0).total_seconds(), 4))
+            lines = [ln for ln in (cell.source or "").splitlines() if ln.strip()]
+            out.append([(lines[0] if lines else "")[:60], round((t1 - t0).total_seconds(), 4)])
     return out
 
 
@@ -879,6 +881,7 @@ def render_report(
     engine: str = "fast",
     keep_ipynb: bool = False,
     title: str | None = None,
+    progress: bool = False,
 ) -> ReportResult:
     """Execute a parameterised notebook and export it as a report.
 
@@ -908,6 +911,8 @@ def render_report(
         Also write the executed notebook ``<stem>.ipynb``.
     title : str, optional
         Page title (default: *stem*).
+    progress : bool
+        Show a progress bar over the notebook's cells, then the export (tqdm, on stderr).
 
     Returns
     -------
@@ -941,7 +946,45 @@ def render_report(
     )
     if engine == "fast":
         _check_fast_kernel(kernel_name)
-    return _result_from_row(spec, _run_spec(spec))
+    if not progress:
+        return _result_from_row(spec, _run_spec(spec))
+    return _result_from_row(spec, _run_with_progress(spec))
+
+
+def _run_with_progress(spec: dict) -> dict:
+    """:func:`_run_spec` with a tqdm bar fed by the notebook's per-cell progress file."""
+    from concurrent.futures import Future
+
+    from tqdm import tqdm
+
+    from mognad.report._executor import read_progress
+
+    with tempfile.TemporaryDirectory(prefix="mognad-progress-") as tmp:
+        spec = {**spec, "progress_path": str(Path(tmp) / "progress")}
+        future: Future = Future()
+
+        def run() -> None:
+            try:
+                future.set_result(_run_spec(spec))
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                future.set_exception(exc)
+
+        threading.Thread(target=run, daemon=True, name="mognad-report").start()
+        with tqdm(total=None, desc=spec["stem"], unit="cell", dynamic_ncols=True,
+                  leave=False, mininterval=0.5) as bar:
+            while True:
+                try:
+                    return future.result(timeout=0.25)
+                except TimeoutError:
+                    pass
+                state = read_progress(spec["progress_path"])
+                if state is not None and state[0] != bar.n:
+                    done, total = state
+                    if bar.total != total + 1:  # the cells, then the export
+                        bar.total = total + 1
+                    if done >= total:
+                        bar.set_postfix_str("export", refresh=False)
+                    bar.update(done - bar.n)
 
 
 def _check_fast_kernel(kernel_name: str) -> None:
