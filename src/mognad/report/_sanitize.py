@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["sanitize_html"]
+__all__ = ["balance_fragment", "sanitize_html"]
 
 #: Elements removed together with everything inside them.
 DROP_ELEMENTS = frozenset({
@@ -174,3 +174,29 @@ def _url_attribute_ok(name: str, key: str, value: str) -> bool:
                                                   "textpath", "filter", "mpath", "tref"):
         return value.startswith("#")
     return False
+
+
+_RAW_HTML = re.compile(r"<[A-Za-z!/?]")
+
+
+def balance_fragment(text: str) -> str:
+    """*text* with its raw HTML closed and comments dropped, so that one notebook output can
+    never swallow the outputs after it (an unclosed ``<style>`` or ``<!--`` in a name would
+    otherwise run on to the end of the page). Text without raw HTML is returned unchanged.
+
+    Examples
+    --------
+    >>> balance_fragment("**Enhet:** <style>x")
+    '**Enhet:** <style></style>'
+    >>> balance_fragment("Escaped: &lt;b&gt; and 1 < 2")
+    'Escaped: &lt;b&gt; and 1 < 2'
+    """
+    if not _RAW_HTML.search(text or ""):
+        return text
+    from bs4 import BeautifulSoup
+    from bs4.element import Comment
+
+    soup = BeautifulSoup(text, "html.parser")
+    for node in soup.find_all(string=lambda s: isinstance(s, Comment)):
+        node.extract()
+    return str(soup)

@@ -408,9 +408,36 @@ def export_html(nb, *, title: str | None = None, lang: str = "sv") -> str:
         name = "report"
     exporter = get_exporter()
     resources = {"metadata": {"name": title or name}, "mognad_lang": lang or "sv"}
+    nb = _balanced_outputs(nb)
     with _EXPORTER_LOCK:
         body, _ = exporter.from_notebook_node(nb, resources=resources)
     return safe_page(strip_remote_resources(body))
+
+
+def _balanced_outputs(nb):
+    """*nb* with the raw HTML of every HTML/Markdown output closed in itself (a copy if any
+    output changes), so an unclosed tag in one output cannot hide the outputs after it."""
+    import copy
+
+    from mognad.report._sanitize import balance_fragment
+
+    changes = {}
+    for i, cell in enumerate(nb.cells):
+        for j, output in enumerate(cell.get("outputs") or []):
+            for mime in ("text/html", "text/markdown"):
+                value = (output.get("data") or {}).get(mime)
+                if value is None:
+                    continue
+                text = "".join(value) if isinstance(value, list) else str(value)
+                fixed = balance_fragment(text)
+                if fixed != text:
+                    changes[(i, j, mime)] = fixed
+    if not changes:
+        return nb
+    nb = copy.deepcopy(nb)
+    for (i, j, mime), fixed in changes.items():
+        nb.cells[i].outputs[j]["data"][mime] = fixed
+    return nb
 
 
 # --------------------------------------------------------------------------------------------
