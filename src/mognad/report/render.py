@@ -375,7 +375,10 @@ def safe_page(html: str) -> str:
     get_exporter()  # the trusted template styles
     cut = html.find("<body")
     head, body = (html[:cut], html[cut:]) if cut >= 0 else ("", html)
-    return head + sanitize_html(body, trusted_styles=_TRUSTED_STYLES)
+    page = head + sanitize_html(body, trusted_styles=_TRUSTED_STYLES)
+    if head and "</html>" not in page[-200:]:  # the fragment parser drops the unmatched end tag
+        page = page.rstrip() + "\n</html>\n"
+    return page
 
 
 def export_html(nb, *, title: str | None = None, lang: str = "sv") -> str:
