@@ -4,8 +4,11 @@ A report notebook is an ordinary Jupyter notebook with a cell tagged ``parameter
 convention). :func:`render_report` executes it with the given parameters and exports
 
 - ``<out_dir>/<stem>.html``: self-contained (images embedded, no script, style sheet or font
-  from any outside host), without code cells or prompts, with a print style sheet for A4;
-- ``<out_dir>/<stem>.pdf``: the same HTML printed by headless Chromium;
+  from any outside host), without code cells or prompts, with a print style sheet for A4, and
+  sanitised: nothing on the page can load a file or URL or run code, whatever a string in the
+  data contained (:func:`safe_page`);
+- ``<out_dir>/<stem>.pdf``: the same HTML printed by a long-lived headless Chromium with
+  JavaScript off that can load nothing but the page (:mod:`mognad.report._chromium`);
 - ``<out_dir>/<stem>.results.json``: whatever the notebook handed to :func:`record_results`;
 - optionally ``<out_dir>/<stem>.ipynb``: the executed notebook.
 
@@ -17,8 +20,11 @@ Engines
 -------
 ``engine="fast"`` (default) executes the notebook in a fresh fork of a warm worker process that
 has already imported pandas, seaborn, statsmodels and matplotlib, with an IPython shell that
-records outputs exactly as nbclient records them from a kernel; ``engine="papermill"`` is plain
-papermill with a fresh ipykernel per report. Both give the same report text (tested).
+records outputs exactly as nbclient records them from a kernel; before forking, the worker has
+also imported what the notebook imports and read the study's per-batch data once
+(:func:`mognad.report._executor.prepare`). ``engine="papermill"`` is plain papermill with a fresh
+ipykernel per report. Both give the same report text (tested, also on the real organisation
+report).
 """
 
 from __future__ import annotations
@@ -588,7 +594,7 @@ def failure_reason(ename: str, evalue: str) -> str:
     --------
     >>> failure_reason("OSError", "[Errno 28] No space left on device: '/r/a.pdf'")
     'no space left on device'
-    >>> failure_reason("ValueError", "organisationen X finns inte\nmore")
+    >>> failure_reason("ValueError", "organisationen X finns inte\\nmore")
     'organisationen X finns inte'
     >>> failure_reason("KeyError", "")
     'the notebook failed (KeyError)'
