@@ -727,14 +727,11 @@ def _install_profiling() -> dict:
         store.Study.connect = timed(store.Study.connect, "connections", "connect_seconds")
         store.Study.sql = timed(store.Study.sql, "queries", "query_seconds")
     with contextlib.suppress(Exception):
-        from matplotlib.figure import Figure
+        from matplotlib.backend_bases import FigureCanvasBase
 
-        # the inline backend renders figures through the shell's image formatters
-        for mime, formatter in get_shell().display_formatter.formatters.items():
-            if mime.startswith("image/"):
-                with contextlib.suppress(KeyError):
-                    formatter.for_type(Figure, timed(formatter.lookup_by_type(Figure),
-                                                     "figures", "figure_seconds"))
+        # every PNG/SVG a figure output gets is rendered through the canvas' print_figure
+        FigureCanvasBase.print_figure = timed(FigureCanvasBase.print_figure, "figures",
+                                              "figure_seconds")
     return counters
 
 
