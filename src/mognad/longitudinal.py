@@ -2448,7 +2448,7 @@ def plot_trajectories(traj: pd.DataFrame, *, events: pd.DataFrame | None = None,
 
     from mognad.present import plots
 
-    plots._style()
+    plt.rcParams.update(plots.legacy_rc())  # global, until plot_* take ax= (present layer)
     lang = _lang(lang)
     keys = list(dict.fromkeys(zip(traj["level"], traj["name"], strict=True)))
     n = len(keys)
@@ -2509,7 +2509,7 @@ def plot_forest(frame: pd.DataFrame, *, label: str, estimate: str = "change",
 
     from mognad.present import plots
 
-    plots._style()
+    plt.rcParams.update(plots.legacy_rc())  # global, until plot_* take ax= (present layer)
     lang = _lang(lang)
     rows = frame.dropna(subset=[estimate]).reset_index(drop=True)
     y = np.arange(len(rows))[::-1]
