@@ -175,3 +175,13 @@ def test_compare_groups_bad_input(small_study, truth):
     assert first not in str(err.value)  # no respondent id in the message
     with pytest.raises(MognadError, match="missing column"):
         compare_groups(latest.drop(columns="value"), codebook=small_study.codebook)
+
+
+def test_compare_groups_small_organisation_shows_nothing():
+    # 4 respondents < k=5: not even the organisation row (nor any unit or role) is published
+    wide = pd.DataFrame({"org_id": "1", "round": 2024, "respondent_id": list("abcd"),
+                         "unit": ["A", "A", "B", "B"], "role": "chef",
+                         **{f"q{i:02d}": [3, 4, 5, 6] for i in range(1, 31)}})
+    res = compare_groups(to_long(wide), n_boot=20)
+    assert res.table.empty
+    assert (res.n_units, res.n_hidden_units, res.n_roles, res.n_hidden_roles) == (2, 2, 1, 1)

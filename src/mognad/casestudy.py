@@ -1214,14 +1214,26 @@ def internal_comparison(study, org_id: str, *, round: int | None = None, k_min: 
         = ``"all_units"``), ``n_hidden`` and ``n_units`` (unit nodes down to ``depth``),
         ``round``, ``k_min``, ``depth``, ``icc1``, ``icc2``. Nothing respondent-level.
     """
+    round = _latest_round(study, org_id) if round is None else int(round)
+    result = _unit_view(study, org_id, round, k_min=k_min, depth=depth, method=method,
+                        n_boot=n_boot, seed=seed)
+    if result is None:
+        raise MognadError(f"organisation {org_id} has fewer than k_min={k_min} respondents in "
+                          f"round {round}: nothing of it can be shown")
+    return result
+
+
+def _unit_view(study, org_id: str, round: int, **kw) -> dict | None:
+    """:func:`internal_comparison` of one round, ``None`` when the organisation total itself
+    has fewer than ``k_min`` respondents."""
     from mognad.internal import compare_groups
 
-    round = _latest_round(study, org_id) if round is None else int(round)
     resp = study.responses_for(org_id=org_id, round=round)
     if not len(resp):
         raise MognadError(f"organisation {org_id} has no responses in round {round}")
-    res = compare_groups(resp, codebook=study.codebook, k_min=k_min, depth=depth,
-                         method=method, n_boot=n_boot, seed=seed, roles=False)
+    res = compare_groups(resp, codebook=study.codebook, roles=False, **kw)
+    if not len(res.organisation()):
+        return None
     units = res.units()
     units["n_respondents"] = units["n_respondents"].astype("int64")
     org = res.organisation().assign(unit="all_units", depth=0, parent=pd.NA)
@@ -1230,7 +1242,8 @@ def internal_comparison(study, org_id: str, *, round: int | None = None, k_min: 
         "organisation": org[list(_UNIT_COLUMNS)],
         "n_hidden": res.n_hidden_units,
         "n_units": res.n_units,
-        "round": round, "k_min": k_min, "depth": depth, "icc1": res.icc1, "icc2": res.icc2,
+        "round": round, "k_min": res.k_min, "depth": res.depth, "icc1": res.icc1,
+        "icc2": res.icc2,
     }
 
 
@@ -1239,18 +1252,19 @@ def internal_rounds(study, org_id: str, *, rounds: Sequence[int] | None = None,
                     n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """:func:`internal_comparison` for several rounds (follow-up measurements), long.
 
-    Each round has its own respondents and so its own publication plan. Returns ``round, unit,
-    depth, n_respondents, score_pct, ci_low, ci_high, sd, iqr, rwg_j`` for the units shown in
-    each round.
+    Each round has its own respondents and so its own publication plan; a round with fewer than
+    ``k_min`` respondents is left out. Returns ``round, unit, depth, n_respondents, score_pct,
+    ci_low, ci_high, sd, iqr, rwg_j`` for the units shown in each round.
     """
     if rounds is None:
         rounds = study.sql("SELECT DISTINCT round FROM respondents WHERE org_id = ? ORDER BY 1",
                            [org_id])["round"].astype(int).tolist()
     parts = []
     for r in rounds:
-        res = internal_comparison(study, org_id, round=int(r), k_min=k_min, depth=depth,
-                                  method=method, n_boot=n_boot, seed=seed)
-        parts.append(res["units"].assign(round=int(r)))
+        res = _unit_view(study, org_id, int(r), k_min=k_min, depth=depth, method=method,
+                         n_boot=n_boot, seed=seed)
+        if res is not None:  # a round with fewer than k_min respondents shows nothing
+            parts.append(res["units"].assign(round=int(r)))
     cols = ["round", "unit", "depth", "n_respondents", "score_pct", "ci_low", "ci_high", "sd",
             "iqr", "rwg_j"]
     if not parts:

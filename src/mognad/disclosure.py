@@ -776,6 +776,13 @@ class _Layout:
     def n_roles(self) -> int:
         return len(self.roles)
 
+    def subtree_sizes(self, C: np.ndarray) -> np.ndarray:
+        """Respondents in each node's subtree (index 0: everyone) from the cell counts."""
+        size = C.sum(axis=1)
+        for i in range(self.n_nodes - 1, 0, -1):  # children come after their parent
+            size[self.parent[i]] += size[i]
+        return size
+
     def counts(self, mask: np.ndarray | None = None) -> np.ndarray:
         """Respondents per (exact unit, role) cell, rows = nodes (0 = no unit), cols = roles."""
         cell = self.resp_node * self.n_roles + self.resp_role
@@ -800,9 +807,7 @@ def _refine(lay: _Layout, C: np.ndarray, show_u: np.ndarray, show_r: np.ndarray,
     show_u, show_r = show_u.copy(), show_r.copy()
     show_r[0] = False
     own = C.sum(axis=1)
-    size = own.copy()
-    for i in range(lay.n_nodes - 1, 0, -1):  # children come after their parent
-        size[lay.parent[i]] += size[i]
+    size = lay.subtree_sizes(C)
     role_n = C.sum(axis=0)
     names = lay.names
 
@@ -926,9 +931,7 @@ class PublicationPlan:
         self._layout, self._counts, self._steps, self._why = layout, counts, steps, why
         self.k = k
         show_u, show_r = steps[-1]
-        size = counts.sum(axis=1)
-        for i in range(layout.n_nodes - 1, 0, -1):
-            size[layout.parent[i]] += size[i]
+        size = layout.subtree_sizes(counts)
         self._size, self._role_n = size, counts.sum(axis=0)
         self.n_respondents = int(size[0])
         self.total_shown = bool(show_u[0] and size[0] >= k)
