@@ -200,21 +200,36 @@ def test_small_department_never_shown(study, truth):
     company = truth["company"]
     small = company["small_department"]
     for r in (2022, 2023, 2024):
-        res = cs.internal_comparison(study, company["org_id"], round=r)
-        units = res["units"]
-        assert small not in set(units["unit"]), f"round {r}: {small} is shown"
-        assert (units["n_respondents"] >= 5).all()
-        n_org = int(res["organisation"]["n_respondents"].iloc[0])
-        # the hidden units together hold at least k respondents and there are at least two
-        if res["n_hidden"]:
-            assert res["n_hidden"] >= 2
-            assert n_org - units["n_respondents"].sum() >= 5
-        assert small not in json.dumps(res["units"].to_dict("records"), ensure_ascii=False)
-        assert set(res["totals"]["unit"]) == set(units["unit"])
+        for depth in (None, 1):
+            res = cs.internal_comparison(study, company["org_id"], round=r, depth=depth)
+            units = res["units"]
+            assert small not in set(units["unit"]), f"round {r}: {small} is shown"
+            assert (units["n_respondents"] >= 5).all()
+            n_org = int(res["organisation"]["n_respondents"].iloc[0])
+            # what the top-level units leave over holds no respondent or at least k
+            rest = n_org - units.loc[units["depth"] == 1, "n_respondents"].sum()
+            assert rest == 0 or rest >= 5
+            assert small not in json.dumps(res["units"].to_dict("records"), ensure_ascii=False)
+            assert "totals" not in res  # nothing respondent-level leaves the analysis
     latest = cs.internal_comparison(study, company["org_id"])
     assert latest["round"] == company["latest_round"]
     with pytest.raises(MognadError, match="not shown"):
         cs.unit_contrast(latest, small, "Scenteknik")
+    with pytest.raises(MognadError, match="share respondents"):
+        cs.unit_contrast(latest, "Konstnärlig verksamhet", "Konstnärlig verksamhet/Kör")
+
+
+def test_depth_views_are_subsets_of_one_plan(study, truth):
+    """depth=1 shows exactly the top-level rows of the full view, with the same figures."""
+    org = truth["company"]["org_id"]
+    full = cs.internal_comparison(study, org)["units"]
+    top = cs.internal_comparison(study, org, depth=1)["units"]
+    cols = ["unit", "n_respondents", "score_pct", "ci_low", "ci_high", "sd", "rwg_j"]
+    pd.testing.assert_frame_equal(top[cols], full.loc[full["depth"] == 1, cols]
+                                  .reset_index(drop=True))
+    rounds = cs.internal_rounds(study, org)
+    assert set(rounds["round"]) == {2022, 2023, 2024}
+    assert truth["company"]["small_department"] not in set(rounds["unit"])
 
 
 def test_departmental_spread_recovered(study, truth):

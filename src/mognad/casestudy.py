@@ -14,9 +14,10 @@ and pacing live in :mod:`mognad.governance`, which also defines the input format
   dimension and total; mean change with a t interval, Cohen's d_z with a noncentral-t interval,
   Wilcoxon signed-rank test; by function under disclosure control) and
   :func:`course_challenges` (the course's challenges as tagged qualitative outcomes).
-- **Internal comparison**: :func:`internal_comparison` (units of one organisation with mean,
-  SD, IQR and rwg(j), strictly under disclosure control) and :func:`unit_agreement` (ICC over
-  the units shown).
+- **Internal comparison**: :func:`internal_comparison` (units of one organisation at any depth
+  with mean, SD, IQR and rwg(j), under the organisation-round's publication plan; a wrapper of
+  :func:`mognad.internal.compare_groups`, which the organisation report uses too) and
+  :func:`unit_agreement` (ICC over the units shown).
 - Report helpers: :func:`markdown`/:func:`text` (Swedish by default, English with
   ``lang="en"``), :func:`localise`, :func:`synthetic_banner`, :func:`provenance_table`,
   :func:`environment`.
@@ -1163,41 +1164,32 @@ def linked_participants(study, training: pd.DataFrame) -> int:
 # Internal comparison under disclosure control
 # ============================================================================================
 _UNIT_VALUES = ("score_pct", "ci_low", "ci_high", "sd", "q1", "median", "q3", "iqr", "rwg_j")
+_UNIT_COLUMNS = ("unit", "depth", "parent", "n_respondents", *_UNIT_VALUES)
 
 
-def _respondent_totals(resp: pd.DataFrame, codebook) -> pd.DataFrame:
-    from mognad.scoring import score
-
-    by = ["org_id", "round", "unit", "respondent_id"]
-    sc = score(resp.assign(_person=resp["respondent_id"]), codebook=codebook, by=by,
-               respondent="_person", method="none", levels=["total"])
-    return sc[[*by, "score_pct"]]
-
-
-def _dispersion(totals: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    g = totals.groupby(list(by), dropna=False)["score_pct"]
-    out = pd.DataFrame({"sd": g.std(ddof=1), "q1": g.quantile(0.25), "median": g.median(),
-                        "q3": g.quantile(0.75)}).reset_index()
-    out["iqr"] = out["q3"] - out["q1"]
-    return out
+def _latest_round(study, org_id: str) -> int:
+    rounds = study.sql("SELECT DISTINCT round FROM respondents WHERE org_id = ? ORDER BY round",
+                       [org_id])["round"]
+    if not len(rounds):
+        raise MognadError(f"organisation {org_id} has no survey responses in this study")
+    return int(rounds.iloc[-1])
 
 
 def internal_comparison(study, org_id: str, *, round: int | None = None, k_min: int = 5,
-                        depth: int | None = None, method: str = "t", n_boot: int = 1000,
+                        depth: int | None = None, method: str | None = None, n_boot: int = 1000,
                         seed: int = 0) -> dict:
     """Units of one organisation compared, with dispersion and agreement, under disclosure
     control.
 
-    Per unit: the total score (mean of respondents, t interval by default), the SD and
-    quartiles (IQR) of the respondents' totals, and rwg(j) over all items
-    (:func:`mognad.agreement.rwg_j`). Every figure of a unit rests on that unit's respondents,
-    so all of them are suppressed together: units with fewer than ``k_min`` respondents, and
-    complementary units so that no hidden unit can be recovered by subtraction from the
-    organisation's total (:func:`mognad.disclosure.suppress`); the result passes
-    :func:`~mognad.disclosure.check_disclosure` and hidden units are left out (not even
-    their names are returned). ICC(1)/ICC(2) are computed over the units shown only: an ANOVA
-    over all units would, together with the shown units' figures, let a hidden unit's mean be
-    solved for.
+    A study-aware wrapper of :func:`mognad.internal.compare_groups`, the same function (same
+    publication plan, figures and intervals) as the organisation report's units. Per shown unit
+    node down to ``depth`` (each the aggregate of everyone in its subtree): the total score with
+    the interval of :func:`mognad.scoring.score`, the SD and quartiles (IQR) of the respondents'
+    totals and rwg(j) over all items. Which units are shown is decided once for the
+    organisation-round over every depth of the hierarchy and the roles
+    (:func:`mognad.disclosure.publication_plan`), so this report at any ``depth`` and the
+    organisation report together reveal no group of fewer than ``k_min``; hidden units are left
+    out (not even their names). ICC(1)/ICC(2) are computed over the finest shown units only.
 
     Parameters
     ----------
@@ -1207,89 +1199,61 @@ def internal_comparison(study, org_id: str, *, round: int | None = None, k_min: 
         Default the organisation's latest round.
     k_min : int, default 5
     depth : int, optional
-        Compare units at this depth of the unit path (``1``: ``"Kultur/Bibliotek"`` counts as
-        ``"Kultur"``); default the units as recorded.
-    method : {"t", "bootstrap"}, default "t"
-        Interval of the unit means (:func:`mognad.scoring.score`). The t interval is the
-        default because units hold few respondents (5-10), where the percentile bootstrap is
-        too narrow.
+        Show units down to this depth of the unit path (``1``: top-level units, each with
+        everyone below it); default every depth.
+    method : str, optional
+        Interval method of :func:`mognad.scoring.score` (default: its default).
     n_boot, seed : int
-        For ``method="bootstrap"``.
 
     Returns
     -------
     dict
-        ``units`` (DataFrame of the shown units: ``unit, n_respondents`` and the values
-        ``score_pct, ci_low, ci_high, sd, q1, median, q3, iqr, rwg_j``), ``organisation`` (one
-        row with the same columns for all respondents), ``n_hidden``, ``n_units``, ``round``,
-        ``k_min``, ``icc1``, ``icc2``, ``totals`` (respondent totals of the shown units only,
-        for plots; no respondent ids).
+        ``units`` (DataFrame of the shown units in tree order: ``unit, depth, parent,
+        n_respondents`` and the values ``score_pct, ci_low, ci_high, sd, q1, median, q3, iqr,
+        rwg_j``), ``organisation`` (one row with the same columns for all respondents, ``unit``
+        = ``"all_units"``), ``n_hidden`` and ``n_units`` (unit nodes down to ``depth``),
+        ``round``, ``k_min``, ``depth``, ``icc1``, ``icc2``. Nothing respondent-level.
     """
-    from mognad.agreement import icc1_icc2, rwg_j
-    from mognad.disclosure import check_disclosure, suppress
-    from mognad.scoring import score
+    round = _latest_round(study, org_id) if round is None else int(round)
+    result = _unit_view(study, org_id, round, k_min=k_min, depth=depth, method=method,
+                        n_boot=n_boot, seed=seed)
+    if result is None:
+        raise MognadError(f"organisation {org_id} has fewer than k_min={k_min} respondents in "
+                          f"round {round}: nothing of it can be shown")
+    return result
 
-    cb = study.codebook
-    if round is None:
-        rounds = study.sql("SELECT DISTINCT round FROM respondents WHERE org_id = ? "
-                           "ORDER BY round", [org_id])["round"]
-        if not len(rounds):
-            raise MognadError(f"organisation {org_id} has no survey responses in this study")
-        round = int(rounds.iloc[-1])
-    resp = study.responses_for(org_id=org_id, round=int(round))
+
+def _unit_view(study, org_id: str, round: int, **kw) -> dict | None:
+    """:func:`internal_comparison` of one round, ``None`` when the organisation total itself
+    has fewer than ``k_min`` respondents."""
+    from mognad.internal import compare_groups
+
+    resp = study.responses_for(org_id=org_id, round=round)
     if not len(resp):
         raise MognadError(f"organisation {org_id} has no responses in round {round}")
-    if depth is not None:
-        resp["unit"] = resp["unit"].map(
-            lambda u: "/".join(str(u).split("/")[:depth]) if isinstance(u, str) else u)
-    by = ["org_id", "round", "unit"]
-    sc = score(resp, codebook=cb, by=by, method=method, n_boot=n_boot, seed=seed,
-               levels=["total"])
-    totals = _respondent_totals(resp, cb)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rwg = rwg_j(resp, codebook=cb, by=by, levels=["total"], min_group_size=k_min)
-        rwg_org = rwg_j(resp, codebook=cb, by=["org_id", "round"], levels=["total"],
-                        min_group_size=k_min)
-    table = (sc[[*by, "n_respondents", "score_pct", "ci_low", "ci_high"]]
-             .merge(_dispersion(totals, by), on=by, how="left")
-             .merge(rwg[[*by, "rwg_j"]], on=by, how="left"))
-    protected, _log = suppress(table, k=k_min, count="n_respondents", by=("org_id", "round"),
-                               group="unit", values=list(_UNIT_VALUES))
-    check_disclosure(protected, k=k_min, values=list(_UNIT_VALUES))
-    shown = protected[~protected["suppressed"]].drop(columns=["suppressed",
-                                                              "suppression_reason"])
-    shown = shown.sort_values("score_pct", ascending=False).reset_index(drop=True)
-    shown["n_respondents"] = shown["n_respondents"].astype("int64")
-
-    org_sc = score(resp, codebook=cb, method=method, n_boot=n_boot, seed=seed,
-                   levels=["total"])
-    org = (org_sc[["org_id", "round", "n_respondents", "score_pct", "ci_low", "ci_high"]]
-           .merge(_dispersion(totals, ["org_id", "round"]), on=["org_id", "round"])
-           .merge(rwg_org[["org_id", "round", "rwg_j"]], on=["org_id", "round"]))
-    kept = totals[totals["unit"].isin(set(shown["unit"]))]
-    icc1 = icc2 = np.nan
-    if shown["unit"].nunique() >= 2:
-        icc = icc1_icc2(kept.assign(level="total", name="total"), group="unit",
-                        by=("round",), levels=("total",), min_group_size=k_min)
-        icc1, icc2 = float(icc["icc1"].iloc[0]), float(icc["icc2"].iloc[0])
+    res = compare_groups(resp, codebook=study.codebook, roles=False, **kw)
+    if not len(res.organisation()):
+        return None
+    units = res.units()
+    units["n_respondents"] = units["n_respondents"].astype("int64")
+    org = res.organisation().assign(unit="all_units", depth=0, parent=pd.NA)
     return {
-        "units": shown[["unit", "n_respondents", *_UNIT_VALUES]],
-        "organisation": org[["n_respondents", *_UNIT_VALUES]].assign(
-            unit="all_units")[["unit", "n_respondents", *_UNIT_VALUES]],
-        "n_hidden": int(protected["suppressed"].sum()),
-        "n_units": len(protected),
-        "round": int(round), "k_min": k_min, "icc1": icc1, "icc2": icc2,
-        "totals": kept[["unit", "score_pct"]].reset_index(drop=True),
+        "units": units[list(_UNIT_COLUMNS)],
+        "organisation": org[list(_UNIT_COLUMNS)],
+        "n_hidden": res.n_hidden_units,
+        "n_units": res.n_units,
+        "round": round, "k_min": res.k_min, "depth": res.depth, "icc1": res.icc1,
+        "icc2": res.icc2,
     }
 
 
 def internal_rounds(study, org_id: str, *, rounds: Sequence[int] | None = None,
-                    k_min: int = 5, depth: int | None = None, method: str = "t",
+                    k_min: int = 5, depth: int | None = None, method: str | None = None,
                     n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """:func:`internal_comparison` for several rounds (follow-up measurements), long.
 
-    Each round is protected on its own. Returns ``round, unit, n_respondents, score_pct,
+    Each round has its own respondents and so its own publication plan; a round with fewer than
+    ``k_min`` respondents is left out. Returns ``round, unit, depth, n_respondents, score_pct,
     ci_low, ci_high, sd, iqr, rwg_j`` for the units shown in each round.
     """
     if rounds is None:
@@ -1297,11 +1261,12 @@ def internal_rounds(study, org_id: str, *, rounds: Sequence[int] | None = None,
                            [org_id])["round"].astype(int).tolist()
     parts = []
     for r in rounds:
-        res = internal_comparison(study, org_id, round=int(r), k_min=k_min, depth=depth,
-                                  method=method, n_boot=n_boot, seed=seed)
-        parts.append(res["units"].assign(round=int(r)))
-    cols = ["round", "unit", "n_respondents", "score_pct", "ci_low", "ci_high", "sd", "iqr",
-            "rwg_j"]
+        res = _unit_view(study, org_id, int(r), k_min=k_min, depth=depth, method=method,
+                         n_boot=n_boot, seed=seed)
+        if res is not None:  # a round with fewer than k_min respondents shows nothing
+            parts.append(res["units"].assign(round=int(r)))
+    cols = ["round", "unit", "depth", "n_respondents", "score_pct", "ci_low", "ci_high", "sd",
+            "iqr", "rwg_j"]
     if not parts:
         return pd.DataFrame(columns=cols)
     return pd.concat(parts, ignore_index=True)[cols]
@@ -1311,7 +1276,8 @@ def unit_contrast(result: Mapping, unit_a: str, unit_b: str, *, ci: float = 0.95
     """Difference between two *shown* units' mean totals, with a Welch t interval.
 
     Only units that :func:`internal_comparison` shows can be contrasted; asking for a hidden
-    unit raises (its figures must not be used).
+    unit raises (its figures must not be used), and so does a unit and one of its sub-units
+    (they share respondents, so the samples are not independent).
 
     Examples
     --------
@@ -1328,6 +1294,9 @@ def unit_contrast(result: Mapping, unit_a: str, unit_b: str, *, ci: float = 0.95
         if u not in units.index:
             raise MognadError(f"unit {u!r} is not shown (too few respondents, or hidden to "
                               "protect another unit); it cannot be contrasted")
+    if unit_a == unit_b or unit_a.startswith(unit_b + "/") or unit_b.startswith(unit_a + "/"):
+        raise MognadError(f"units {unit_a!r} and {unit_b!r} share respondents (one contains "
+                          "the other); contrast units that do not overlap")
     a, b = units.loc[unit_a], units.loc[unit_b]
     va, vb = a["sd"] ** 2 / a["n_respondents"], b["sd"] ** 2 / b["n_respondents"]
     se = math.sqrt(va + vb)
