@@ -123,21 +123,34 @@ def score(
     ] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    method: Annotated[
+        str, typer.Option(help="Interval: t (default; holds in small groups) or bootstrap.")
+    ] = "t",
+    ci: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
 ) -> None:
-    """Scores per organisation and round at every level, with intervals and type probabilities."""
+    """Scores per organisation and round at every level, with intervals and type probabilities.
+
+    Same files and same seed give byte-identical output in any study (the resampling does not
+    depend on pseudonyms or ingest order).
+    """
     from mognad.io.store import open_study
-    from mognad.scoring import scores_with_types
+    from mognad.scoring import RESAMPLING, scores_with_types
 
     st = open_study(study)
     extra = tuple(by or ())
     for b in extra:
         if b not in ("unit", "role"):
             raise MognadError(f"--by takes unit or role; got {b!r}")
+    if method not in ("t", "bootstrap"):
+        raise MognadError(f"--method takes t or bootstrap; got {method!r}")
     table = scores_with_types(_round_filter(st, round_), codebook=st.codebook,
-                              by=("org_id", "round", *extra), n_boot=n_boot, seed=seed)
+                              by=("org_id", "round", *extra), n_boot=n_boot, seed=seed,
+                              method=method, ci=ci)
     from mognad.io.export import export_table
 
-    export_table(table, out, format="csv", provenance=_provenance(st, n_boot=n_boot, seed=seed))
+    export_table(table, out, format="csv", provenance=_provenance(
+        st, round=round_, by=["org_id", "round", *extra], interval_method=method, ci=ci,
+        n_boot=n_boot, seed=seed, resampling=RESAMPLING))
     n_groups = len(table.drop_duplicates(["org_id", "round", *extra]))
     typer.echo(f"wrote {out}: {len(table)} rows, {n_groups} groups"
                + (" (SYNTETISKA DATA)" if st.is_synthetic else ""))

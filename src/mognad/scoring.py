@@ -17,18 +17,35 @@ Every score is reported as a percentage of optimal preconditions by the codebook
 (``pomp``: ``(mean - 1) / 5 * 100`` on a 1-6 scale). Rescaling is linear, so it does not matter
 at which step it is applied.
 
-Uncertainty comes from a **cluster bootstrap over respondents within each group**: a group's
-respondents are resampled ``n_boot`` times and every score (items, categories, dimensions, total)
-is recomputed from the same resample, so the draws of different scores of a group are consistent
-with each other. The resampling is the Poisson bootstrap (each respondent enters a resample
-``Poisson(1)`` times, independently; Hanley & MacGibbon 2006): given its size a resample is an
-ordinary multinomial resample, and all scores here are ratios of sums, so only the slightly
-random resample size differs from the textbook bootstrap; it makes the bootstrap one matrix
-product per group. Draws are kept in float32 (about 1e-5 percentage points). The same draws give percentile intervals (:func:`score`),
-the probabilities of the four types (:func:`classify`) and rank intervals (:func:`rank_in_peers`);
-:func:`bootstrap_scores` returns them once for reuse. Each group has its own random stream seeded by
-``seed`` and the group's key, so a group's numbers do not depend on row order or on which other
-groups are in the data. ``method="t"`` gives analytic t-intervals instead (see :func:`score`).
+**Intervals.** By default (``method="t"``) a score's interval is the studentised t-interval
+``score +/- t(n - 1) * se`` with the analytic standard error: for items and categories the
+standard error of a mean over the answers or the respondents' category scores; for dimensions
+and the total the delta method, which is exact here because they are linear in the category
+means (see :func:`score`). It holds its nominal coverage down to groups of five respondents:
+in the planted-truth simulation of ``tests/test_scoring.py`` (ordinal model, the truth computed
+from the simulation parameters; 8,000 groups of 5-14 and 4,000 of 40-80) 95 % t-intervals
+cover 94.2-95.5 % per score for 5-14 respondents (94.5-95.4 % for each single size) and
+94.9-95.4 % for 40-80, whereas the percentile bootstrap covers 90-91 % for 5-14 (it uses the plug-in variance, ``(n - 1) / n`` of the unbiased one, and normal rather than t
+quantiles: both shrink the interval by a factor that only vanishes for large groups) and still
+92-95 % for 40-60. The percentile bootstrap stays available as ``method="bootstrap"``.
+
+**Bootstrap.** Type probabilities (:func:`classify`), rank intervals (:func:`rank_in_peers`)
+and ``method="bootstrap"`` rest on a **cluster bootstrap over respondents within each group**:
+a group's respondents are resampled ``n_boot`` times and every score (items, categories,
+dimensions, total) is recomputed from the same resample, so the draws of different scores of a
+group are consistent with each other. The resampling is the Poisson bootstrap (each respondent
+enters a resample ``Poisson(1)`` times, independently; Hanley & MacGibbon 2006): given its size
+a resample is an ordinary multinomial resample, and all scores here are ratios of sums, so only
+the slightly random resample size differs from the textbook bootstrap; it makes the bootstrap
+one matrix product per group. Draws are kept in float32 (about 1e-5 percentage points).
+:func:`bootstrap_scores` returns them once for reuse.
+
+**Reproducibility.** Each group has its own random stream seeded by ``seed`` and the group's
+key, and its respondents are taken in the order of their answers (not of their ids, which are
+keyed pseudonyms that differ between studies): same input answers + same seed give the same
+numbers on any machine, whatever the pseudonym key, the row order, the order in which files
+were ingested or the other groups in the data. ``mognad score`` records ``n_boot``, ``seed``,
+the interval method and this resampling scheme (:data:`RESAMPLING`) in its provenance.
 
 Examples
 --------
@@ -73,7 +90,9 @@ __all__ = [
 ]
 
 DEFAULT_BY = ("org_id", "round")
-METHODS = ("bootstrap", "t", "none")
+METHODS = ("t", "bootstrap", "none")
+DEFAULT_METHOD = "t"
+RESAMPLING = _bs.RESAMPLING
 SCORE_COLUMNS = (
     "level",
     "name",
@@ -252,7 +271,7 @@ def score(
     ci: float = 0.95,
     n_boot: int = 1000,
     seed: int = 0,
-    method: str = "bootstrap",
+    method: str = DEFAULT_METHOD,
     levels: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Scores per group at every level, in percent of optimal preconditions, with intervals.
@@ -275,9 +294,9 @@ def score(
         Bootstrap resamples per group (``method="bootstrap"``).
     seed : int
         Random seed; same seed, same numbers.
-    method : {"bootstrap", "t", "none"}
-        ``"bootstrap"``: percentile interval of the cluster (respondent) bootstrap.
-        ``"t"``: analytic t-interval. Items and categories: ``mean +/- t(n-1) * sd / sqrt(n)``
+    method : {"t", "bootstrap", "none"}
+        ``"t"`` (default): analytic t-interval, nominal coverage down to five respondents (see
+        the module notes). Items and categories: ``mean +/- t(n-1) * sd / sqrt(n)``
         over the answers or the respondents' category scores. Dimensions and total: the delta
         method, which is exact here because they are linear in the category means:
         ``Var = sum_ab w_a w_b Cov(mean_a, mean_b)`` with
@@ -285,7 +304,10 @@ def score(
         respondents' scores over the ``n_ab`` respondents with both, ``0`` if ``n_ab < 2``) and
         ``t`` with ``min(n_a) - 1`` degrees of freedom. With complete data this equals the
         t-interval of the respondents' weighted composite. t-intervals are clipped to the
-        possible range (0-100 % with ``pomp``). ``"none"``: no intervals (fast).
+        possible range (0-100 % with ``pomp``).
+        ``"bootstrap"``: percentile interval of the cluster (respondent) bootstrap; too narrow
+        in small groups (about 91 % coverage for a 95 % interval with 5-14 respondents).
+        ``"none"``: no intervals (fast).
     levels : sequence of str, optional
         Keep only these levels (``"total"``, ``"dimension"``, ``"category"``, ``"item"``).
 
@@ -303,7 +325,7 @@ def score(
     >>> wide = pd.DataFrame({"org_id": "1384", "round": 2024,
     ...                      "respondent_id": ["r1", "r2", "r3", "r4"],
     ...                      **{f"q{i:02d}": [3, 4, 4, 5] for i in range(1, 31)}})
-    >>> out = score(to_long(wide), method="t", levels=["total", "dimension"])
+    >>> out = score(to_long(wide), levels=["total", "dimension"])
     >>> out[["level", "name", "score_pct", "ci_low", "ci_high"]].round(2)
            level     name  score_pct  ci_low  ci_high
     0      total    total       60.0   34.02    85.98
@@ -673,12 +695,15 @@ def scores_with_types(
     ci: float = 0.95,
     n_boot: int = 1000,
     seed: int = 0,
+    method: str = DEFAULT_METHOD,
 ) -> pd.DataFrame:
     """The :func:`score` table with each group's type and type probabilities, from one bootstrap.
 
     This is the table ``mognad score`` writes: one row per group x level x name with
     ``score_pct``, ``ci_low``, ``ci_high``, counts, and the group's ``type``,
-    ``type_probability`` and ``p_A`` ... ``p_D`` repeated on each of its rows.
+    ``type_probability`` and ``p_A`` ... ``p_D`` repeated on each of its rows. ``method`` is
+    the interval method of :func:`score` (default the t-interval); the type probabilities always
+    come from the bootstrap.
 
     Examples
     --------
@@ -692,7 +717,7 @@ def scores_with_types(
     0       50.0    B               1.0
     """
     draws = bootstrap_scores(responses, codebook=codebook, by=by, n_boot=n_boot, seed=seed)
-    table = score(draws, ci=ci)
+    table = score(draws, ci=ci, method=method)
     types = classify(draws)
     keep = [*draws.by, "type", "type_probability",
             *[c for c in types.columns if c.startswith("p_")]]
