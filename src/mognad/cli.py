@@ -176,7 +176,11 @@ def reliability(
     round_: Annotated[int, typer.Option("--round", help="The measurement round.")],
     cfa_fit: Annotated[bool, typer.Option("--cfa/--no-cfa", help="Also fit the CFA.")] = True,
 ) -> None:
-    """Cronbach's alpha, McDonald's omega and CFA fit per category and dimension."""
+    """Alpha, omega, hierarchical omega and CFA fit per category, dimension and in total.
+
+    omega is the one-factor omega total; omega_h and omega_total_sl are psych::omega's
+    hierarchical omega and Schmid-Leiman omega total with one group factor per category.
+    """
     import pandas as pd
 
     from mognad.io.store import open_study
@@ -184,9 +188,11 @@ def reliability(
 
     st = open_study(study)
     resp = _round_filter(st, round_)
-    table = reliability_table(resp, codebook=st.codebook)
-    with pd.option_context("display.width", 140, "display.max_columns", 20):
-        typer.echo(f"Reliability, round {round_} ({st.codebook.id})")
+    table = reliability_table(resp, codebook=st.codebook,
+                              by_level=("category", "dimension", "total"))
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        typer.echo(f"Reliability, round {round_} ({st.codebook.id}; listwise complete "
+                   "respondents per scale)")
         typer.echo(table.round(3).to_string(index=False))
         if cfa_fit:
             fits = pd.concat([cfa(resp, codebook=st.codebook, model=m).to_frame().assign(model=m)
