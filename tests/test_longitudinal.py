@@ -298,6 +298,57 @@ def test_programme_effect_needs_rounds_before_the_start():
         lg.programme_effect(data, participants=["0000", "0001"], start_round=2017)
 
 
+def _r_did_reference() -> dict[str, float]:
+    """tests/data/r_reference_did.out (sandwich::vcovCL, see r_reference_did.R)."""
+    text = (Path(__file__).parent / "data" / "r_reference_did.out").read_text()
+    return {k: float(v) for k, v in (p.split("=") for p in text.split())}
+
+
+def test_programme_effect_clustered_se_nested_convention_matches_r():
+    ref = _r_did_reference()
+    panel = pd.read_csv(Path(__file__).parent / "data" / "did_panel.csv", dtype={"org_id": str})
+    participants = [f"{o:04d}" for o in range(20)]
+    nested = lg.programme_effect(panel, participants=participants, start_round=2022).iloc[0]
+    full = lg.programme_effect(panel, participants=participants, start_round=2022,
+                               ssc="full").iloc[0]
+    assert nested["estimate"] == pytest.approx(ref["estimate"], abs=1e-8)
+    assert nested["se"] == pytest.approx(ref["se_nested"], abs=1e-8)
+    assert full["se"] == pytest.approx(ref["se_full_sandwich_HC1"], abs=1e-8)
+    assert (nested["ssc"], full["ssc"], nested["design"]) == ("nested", "full",
+                                                             "difference_in_differences")
+    # the interval is estimate +/- t(G - 1) * se, G = 40 organisations
+    half = 2.0226909200 * ref["se_nested"]  # qt(0.975, 39)
+    assert (nested["ci_low"], nested["ci_high"]) == pytest.approx(
+        (ref["estimate"] - half, ref["estimate"] + half), abs=1e-6)
+
+
+def test_programme_effect_saturated_pretrend_gives_nan_and_a_note():
+    # 2 participants (A, B) and 2 comparison organisations; before the start only 5
+    # organisation-rounds for the 6 parameters of the pre-period slope model
+    cells = {"A": (2020, 2021, 2022), "B": (2021, 2022), "C": (2020, 2022), "D": (2021, 2022)}
+    rows = [{"org_id": o, "round": r, "score_pct": 40.0 + 2 * (r - 2020) + k + (3 if o in "AB"
+             and r >= 2022 else 0)} for k, (o, rs) in enumerate(cells.items()) for r in rs]
+    rows[0]["score_pct"] += 0.7  # some residual noise in the main model
+    out = lg.programme_effect(pd.DataFrame(rows), participants=["A", "B"], start_round=2022)
+    row = out.iloc[0]
+    assert np.isfinite(row["estimate"])
+    assert np.isnan(row["pretrend_slope_low"]) and np.isnan(row["pretrend_slope_high"])
+    assert "not estimable" in row["note"]
+
+
+def test_programme_effect_flags_and_can_exclude_comparison_events(small_study):
+    events = small_study.events
+    own = set(events.loc[~events["kind"].isin(["programme_start", "programme_end"]), "org_id"])
+    flagged = lg.programme_effect(small_study).iloc[0]
+    listed = set(flagged["comparison_with_events"].split())
+    assert listed and listed <= own
+    assert flagged["n_comparison_with_events"] == len(listed)
+    assert "events of their own" in flagged["note"]
+    clean = lg.programme_effect(small_study, exclude_events=True).iloc[0]
+    assert clean["n_comparison"] == flagged["n_comparison"] - len(listed)
+    assert clean["n_comparison_with_events"] == 0 and clean["comparison_with_events"] == ""
+
+
 # ------------------------------------------------------------------------------ small study
 def test_national_trend_panels_on_the_small_study(small_study):
     trend = lg.national_trend(small_study, panel="both", warn=False)

@@ -1000,13 +1000,42 @@ def _org_round_scores(data, *, level, name, codebook) -> tuple[pd.DataFrame, obj
     return out.dropna(subset=["score_pct"]).reset_index(drop=True), study
 
 
-def _cluster_ols(formula: str, data: pd.DataFrame, cluster: str, method: str = "pinv"):
-    """OLS with standard errors clustered by ``cluster`` (t with G - 1 df). ``method="qr"`` is
-    faster for designs known to be of full rank."""
-    import statsmodels.formula.api as smf
+SSC_CONVENTIONS = ("nested", "full")
 
-    return smf.ols(formula, data).fit(method=method, cov_type="cluster",
-                                      cov_kwds={"groups": data[cluster]}, use_t=True)
+
+def _cluster_ols(formula: str, data: pd.DataFrame, cluster: str, method: str = "pinv",
+                 *, nested: str | None = None, ssc: str = "nested"):
+    """OLS with standard errors clustered by ``cluster`` (CR1, t with G - 1 df).
+
+    The small-sample factor is ``G / (G - 1) * (N - 1) / (N - K)``. ``K`` is the rank of the
+    design; with ``ssc="nested"`` the fixed effects of the formula term ``nested`` (e.g.
+    ``"C(org_id)"``, with the intercept), which are nested in the clusters, are not counted, as
+    in fixest (``ssc(fixef.K = "nested")``, its default) and reghdfe; ``ssc="full"`` counts
+    every parameter (statsmodels' and ``sandwich::vcovCL(type = "HC1")``'s convention). When
+    the model is saturated (as many observations as parameters, zero residuals) the standard
+    errors are NaN instead of a division by zero or a spurious 0.
+    ``method="qr"`` is faster for designs known to be of full rank.
+    """
+    import statsmodels.formula.api as smf
+    from statsmodels.regression.linear_model import RegressionResultsWrapper
+
+    if ssc not in SSC_CONVENTIONS:
+        raise MognadError(f"ssc must be one of {list(SSC_CONVENTIONS)}; got {ssc!r}")
+    fit = smf.ols(formula, data).fit(method=method)
+    res = fit.get_robustcov_results(cov_type="cluster", groups=data[cluster].to_numpy(),
+                                    use_correction=False, use_t=True)
+    X = fit.model.exog
+    n, k = X.shape[0], int(np.linalg.matrix_rank(X))
+    saturated = n <= k  # zero residuals: no information about the error variance
+    if ssc == "nested" and nested is not None:
+        names = fit.model.exog_names
+        fe = [j for j, nm in enumerate(names) if nm == "Intercept" or nm.startswith(nested + "[")]
+        k -= int(np.linalg.matrix_rank(X[:, fe])) if fe else 0
+    g = int(pd.Series(data[cluster]).nunique())
+    factor = g / (g - 1) * (n - 1) / (n - k) if n > k and g > 1 and not saturated else np.nan
+    res.cov_params_default = res.cov_params_default * factor
+    res.ssc_factor = factor
+    return RegressionResultsWrapper(res)  # named parameters, as from .fit()
 
 
 def programme_effect(
@@ -1017,6 +1046,8 @@ def programme_effect(
     level: str = "total",
     name: str | None = None,
     comparison: Sequence[str] | None = None,
+    exclude_events: bool = False,
+    ssc: str = "nested",
     ci: float = 0.95,
     codebook: str | Codebook | None = None,
 ) -> pd.DataFrame:
@@ -1027,10 +1058,25 @@ def programme_effect(
         score_or = a_o + l_r + effect * participant_o * [r >= start_round] + e_or
 
     with organisation and round fixed effects, fitted by OLS with standard errors clustered by
-    organisation (statsmodels ``cov_type="cluster"``; t with G - 1 degrees of freedom, G the
-    number of organisations). ``effect`` is the average effect on the participants after the
-    start in percentage points, valid if participants and comparison organisations would have
-    moved in parallel without the programme.
+    organisation (CR1; t with G - 1 degrees of freedom, G the number of organisations).
+    ``effect`` is the average effect on the participants after the start in percentage points,
+    valid if participants and comparison organisations would have moved in parallel without the
+    programme.
+
+    **Small-sample factor.** ``G / (G - 1) * (N - 1) / (N - K)`` with ``N`` organisation-rounds.
+    By default (``ssc="nested"``) ``K`` leaves out the organisation fixed effects, which are
+    nested in the organisation clusters: the convention of fixest (``ssc(fixef.K =
+    "nested")``, its default) and of reghdfe. ``ssc="full"`` counts them as well (statsmodels'
+    and ``sandwich::vcovCL(type = "HC1")``'s convention), which inflates the standard error by
+    ``sqrt((N - K_nested) / (N - K_full))``, e.g. 1.2 with six rounds.
+
+    **Comparison organisations with events of their own** (a funding change, a course, a
+    reorganisation: any recorded event other than the programme's own) may have moved for
+    their own reasons. They are counted in ``n_comparison_with_events`` and listed in
+    ``comparison_with_events``; ``exclude_events=True`` leaves them out of the comparison.
+
+    A regression with no residual degrees of freedom (a small study with a small comparison
+    group, where ``N <= K``) gives NaN standard errors and a ``note``, never an exception.
 
     **Pre-trend test.** (1) Leads: the same model plus ``participant x round`` indicators for
     every round before the start except the last one (the reference); ``pretrend_p`` is the
@@ -1055,16 +1101,23 @@ def programme_effect(
     comparison : sequence of str, optional
         Comparison organisations; default every non-participant of the participants'
         organisation types (all non-participants for a score table without types).
+    exclude_events : bool
+        Leave comparison organisations with recorded events of their own out (default: keep
+        and flag them).
+    ssc : {"nested", "full"}
+        Small-sample convention of the clustered standard errors (see above).
     ci : float
     codebook : optional
 
     Returns
     -------
     DataFrame
-        One row: ``level``, ``name``, ``start_round``, ``estimate``, ``se``, ``ci_low``,
-        ``ci_high``, ``p_value``, ``n_participants``, ``n_comparison``, ``n_org_rounds``,
-        ``pretrend_f``, ``pretrend_df``, ``pretrend_p``, ``pretrend_slope``,
-        ``pretrend_slope_low``, ``pretrend_slope_high``, ``flag``, ``note``.
+        One row: ``design`` (``"difference_in_differences"``), ``level``, ``name``,
+        ``start_round``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``p_value``,
+        ``n_participants``, ``n_comparison``, ``n_comparison_with_events``,
+        ``comparison_with_events``, ``n_org_rounds``, ``ssc``, ``pretrend_f``, ``pretrend_df``,
+        ``pretrend_p``, ``pretrend_slope``, ``pretrend_slope_low``, ``pretrend_slope_high``,
+        ``flag``, ``note``.
 
     Examples
     --------
@@ -1106,6 +1159,16 @@ def programme_effect(
                 comp = {o for o in comp if types.get(o) in ptypes}
     else:
         comp = {str(c) for c in comparison} - participants
+    if ssc not in SSC_CONVENTIONS:
+        raise MognadError(f"ssc must be one of {list(SSC_CONVENTIONS)}; got {ssc!r}")
+    own_events: set[str] = set()
+    if st is not None:
+        ev = _events(st)
+        ev = ev[~ev["kind"].isin(["programme_start", "programme_end"])]
+        own_events = set(ev["org_id"]) & comp & set(scores["org_id"])
+    if exclude_events:
+        comp -= own_events
+        own_events = set()
     d = scores[scores["org_id"].isin(participants | comp)].copy()
     d["treated"] = d["org_id"].isin(participants).astype(float)
     d["post"] = (d["round"] >= start_round).astype(float)
@@ -1122,42 +1185,63 @@ def programme_effect(
     if not pre or not (d["round"] >= start_round).any():
         raise MognadError(f"need rounds both before and from start_round {start_round}; the "
                           f"data have {sorted(d['round'].unique())}")
-    res = _cluster_ols("score_pct ~ C(org_id) + C(rnd) + D", d, "org_id")
+    notes = []
+
+    def fit(formula, data):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # rank-deficient designs are handled by NaN below
+            return _cluster_ols(formula, data, "org_id", nested="C(org_id)", ssc=ssc)
+
+    res = fit("score_pct ~ C(org_id) + C(rnd) + D", d)
     est, se = float(res.params["D"]), float(res.bse["D"])
     lo, hi = (float(v) for v in res.conf_int(alpha=1 - ci).loc["D"])
-    row = {"level": level, "name": name or level, "start_round": start_round,
-           "estimate": est, "se": se, "ci_low": lo, "ci_high": hi,
+    if not np.isfinite(se):
+        notes.append("no standard error: the model has no residual degrees of freedom "
+                     f"({len(d)} organisation-rounds)")
+    row = {"design": "difference_in_differences", "level": level, "name": name or level,
+           "start_round": start_round, "estimate": est, "se": se, "ci_low": lo, "ci_high": hi,
            "p_value": float(res.pvalues["D"]), "n_participants": n_par,
-           "n_comparison": n_com, "n_org_rounds": len(d), "pretrend_f": np.nan,
-           "pretrend_df": np.nan, "pretrend_p": np.nan, "pretrend_slope": np.nan,
-           "pretrend_slope_low": np.nan, "pretrend_slope_high": np.nan, "flag": False,
-           "note": ""}
+           "n_comparison": n_com, "n_comparison_with_events": len(own_events),
+           "comparison_with_events": " ".join(sorted(own_events)), "n_org_rounds": len(d),
+           "ssc": ssc, "pretrend_f": np.nan, "pretrend_df": np.nan, "pretrend_p": np.nan,
+           "pretrend_slope": np.nan, "pretrend_slope_low": np.nan, "pretrend_slope_high": np.nan,
+           "flag": False, "note": ""}
     if len(pre) >= 2:
         leads = []
         for r in pre[:-1]:
             col = f"lead_{r}"
             d[col] = d["treated"] * (d["round"] == r)
             leads.append(col)
-        res_l = _cluster_ols("score_pct ~ C(org_id) + C(rnd) + D + " + " + ".join(leads), d,
-                             "org_id")
-        ft = res_l.f_test(", ".join(f"{c} = 0" for c in leads))
-        row["pretrend_f"] = float(np.squeeze(ft.fvalue))
-        row["pretrend_df"] = len(leads)
-        row["pretrend_p"] = float(np.squeeze(ft.pvalue))
+        res_l = fit("score_pct ~ C(org_id) + C(rnd) + D + " + " + ".join(leads), d)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ft = res_l.f_test(", ".join(f"{c} = 0" for c in leads))
+            fval, pval = float(np.squeeze(ft.fvalue)), float(np.squeeze(ft.pvalue))
+        except (ValueError, np.linalg.LinAlgError):
+            fval = pval = np.nan
+        row["pretrend_f"], row["pretrend_df"], row["pretrend_p"] = fval, len(leads), pval
         dp = d[d["round"] < start_round].copy()
         dp["slope"] = dp["treated"] * (dp["round"] - start_round)
-        res_s = _cluster_ols("score_pct ~ C(org_id) + C(rnd) + slope", dp, "org_id")
+        res_s = fit("score_pct ~ C(org_id) + C(rnd) + slope", dp)
         row["pretrend_slope"] = float(res_s.params["slope"])
         row["pretrend_slope_low"], row["pretrend_slope_high"] = (
             float(v) for v in res_s.conf_int(alpha=1 - ci).loc["slope"])
-        row["flag"] = bool(row["pretrend_p"] < 0.05)
+        if not (np.isfinite(pval) and np.isfinite(row["pretrend_slope_low"])):
+            notes.append("pre-trend test not estimable: too few organisation-rounds before the "
+                         f"start ({len(dp)}) for the parameters")
+        row["flag"] = bool(np.isfinite(pval) and pval < 0.05)
         if row["flag"]:
-            row["note"] = (f"pre-trends differ (joint test of leads p = {row['pretrend_p']:.3f});"
-                           " the estimate assumes parallel trends")
+            notes.append(f"pre-trends differ (joint test of leads p = {pval:.3f}); the estimate "
+                         "assumes parallel trends")
     else:
-        row["note"] = "no pre-trend test: fewer than two rounds before the start"
+        notes.append("no pre-trend test: fewer than two rounds before the start")
+    if own_events:
+        notes.append(f"{len(own_events)} comparison organisation(s) with events of their own "
+                     "(exclude_events=True leaves them out)")
+    row["note"] = "; ".join(notes)
     out = pd.DataFrame([row])
-    for c in ("level", "name", "note"):
+    for c in ("design", "level", "name", "comparison_with_events", "ssc", "note"):
         out[c] = out[c].astype("str")
     return out
 
@@ -1222,7 +1306,8 @@ def _national_change(points: pd.DataFrame, focal: str, wa: pd.Series, wb: pd.Ser
         return np.nan, np.nan, np.nan, np.nan
     others["rnd"] = pd.Categorical(others["round"].astype(str),
                                    categories=[str(r) for r in rounds])
-    res = _cluster_ols("score_pct ~ C(org_id) + C(rnd)", others, "org_id", method="qr")
+    res = _cluster_ols("score_pct ~ C(org_id) + C(rnd)", others, "org_id", method="qr",
+                       nested="C(org_id)")
     L = np.zeros(len(res.params))
     names = list(res.params.index)
     for r in rounds:
