@@ -48,19 +48,21 @@ def truth(small_data):
 
 
 # --------------------------------------------------------------------------- transformation
-def test_event_effect_recovers_reorganisation(study, truth):
+def test_difference_in_differences_recovers_reorganisation(study, truth):
     reorg = truth["reorganisation"]
     event = cs.find_event(study, "reorganisation")
     assert event["org_id"] == reorg["org_id"]
     assert event["date"] == pd.Timestamp(reorg["date"])
-    eff = cs.event_effect(study, event["org_id"], event_date=event["date"]).set_index("name")
+    eff = cs.difference_in_differences(study, event["org_id"],
+                                       event_date=event["date"]).set_index("name")
+    assert (eff["design"] == "difference_in_differences").all()
     assert (eff["n_before"] == 2).all() and (eff["n_after"] == 4).all()  # 2019-20 vs 2021-24
     for category, by_round in reorg["realised_pp_by_round"].items():
         planted = float(np.mean(list(by_round.values())))
         row = eff.loc[category]
         assert row["ci_low"] <= planted <= row["ci_high"], (
             f"{category}: planted +{planted:.1f} pp (realised, mean over 2021-2024), "
-            f"estimated {row['estimate']:+.1f} [{row['ci_low']:.1f}, {row['ci_high']:.1f}]")
+            f"estimated {row['change']:+.1f} [{row['ci_low']:.1f}, {row['ci_high']:.1f}]")
     # no planted effect on effektivitet: its interval covers 0
     row = eff.loc["effektivitet"]
     assert row["ci_low"] <= 0 <= row["ci_high"], row.to_dict()
@@ -146,7 +148,7 @@ def test_training_effect_recovers_planted(study, truth):
         assert row["n_pairs"] == t["n_with_post"]
         assert row["ci_low"] <= value <= row["ci_high"], (
             f"{name}: planted expected change {value:+.2f} pp, estimated "
-            f"{row['change_pp']:+.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]")
+            f"{row['change']:+.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]")
     # capability (+0.50 latent) clearly larger than legacy (+0.15)
     assert eff.loc["formaga", "d_z_ci_low"] > eff.loc["arv", "d_z"]
 

@@ -144,11 +144,15 @@ def test_change_independent_t_and_bootstrap_agree_roughly():
     assert t["design"] == "independent" and t["n_paired"] == 0
     assert t["change"] == pytest.approx(20.0)
     assert t["ci_low"] == pytest.approx(20 - 2.446912 * 11.547005, abs=1e-3)
-    boot = lg.change(long, org_id="0114", from_round=2023, to_round=2024, n_boot=2000).iloc[0]
+    boot = lg.change(long, org_id="0114", from_round=2023, to_round=2024, n_boot=2000,
+                     method="bootstrap").iloc[0]
     assert boot["change"] == pytest.approx(20.0)
     assert boot["ci_low"] < 20 < boot["ci_high"]
     assert (boot["ci_high"] - boot["ci_low"]) == pytest.approx(t["ci_high"] - t["ci_low"], rel=0.5)
-    again = lg.change(long, org_id="0114", from_round=2023, to_round=2024, n_boot=2000).iloc[0]
+    again = lg.change(long, org_id="0114", from_round=2023, to_round=2024, n_boot=2000,
+                      method="bootstrap").iloc[0]
+    default = lg.change(long, org_id="0114", from_round=2023, to_round=2024).iloc[0]
+    assert default["ci_low"] == t["ci_low"]  # the t-interval is the default
     assert again["ci_low"] == boot["ci_low"]  # same seed, same numbers
 
 
@@ -242,10 +246,11 @@ def test_programme_effect_recovers_the_planted_att(national):
     assert not eff["flag"], "parallel pre-trends were planted"
 
 
-def test_event_change_recovers_the_reorganisation(national):
+def test_pre_post_change_recovers_the_reorganisation(national):
     reorg = national.truth["reorganisation"]
     org = reorg["org_id"]
-    ev = lg.event_change(national.study, org_id=org).set_index("name")
+    ev = lg.pre_post_change(national.study, org_id=org).set_index("name")
+    assert (ev["design"] == "pre_post").all()
     n = national.org_rounds.set_index(["org_id", "round"])["n_respondents"]
     for cat in ("effektivitet", "innovation", "balansering", "infrastruktur", "information",
                 "forvaltning"):
@@ -361,10 +366,10 @@ def test_national_trend_panels_on_the_small_study(small_study):
         lg.national_trend(small_study, panel="panel")
 
 
-def test_event_change_without_event(small_study):
+def test_pre_post_change_without_event(small_study):
     with pytest.raises(MognadError, match="no reorganisation event for B001"):
-        lg.event_change(small_study, org_id="B001")
-    empty = lg.event_change(small_study, org_id="B001", require=False)
+        lg.pre_post_change(small_study, org_id="B001")
+    empty = lg.pre_post_change(small_study, org_id="B001", require=False)
     assert empty.empty and "net_change" in empty.columns
 
 

@@ -16,10 +16,12 @@ Five questions, one function each (tidy DataFrames in and out):
   organisation and round fixed effects and standard errors clustered by organisation, plus a
   pre-trend test. :func:`target_path` and :func:`plot_target` set the national value against a
   target path such as the programme's 48 % → 55 %.
-- :func:`event_change`: category scores before and after an organisation event (e.g. a
-  reorganisation), raw and net of the national change over the same rounds.
-- :func:`respondent_scores`: every respondent's category, dimension and total score, the input
-  of the respondent-level models.
+- :func:`pre_post_change`: category scores before and after an organisation event (e.g. a
+  reorganisation), raw and net of the national change over the same rounds (a pre/post design;
+  the organisation-round difference in differences is
+  :func:`mognad.casestudy.difference_in_differences`).
+- :func:`respondent_scores` (from :mod:`mognad.scoring`, the one implementation): every
+  respondent's category, dimension and total score, the input of the respondent-level models.
 
 Notebook helpers (participation, movers, trajectories, texts, figures) keep the report notebooks
 ``notebooks/national_status.ipynb`` and ``notebooks/longitudinal_study.ipynb`` free of loops.
@@ -53,6 +55,8 @@ from scipy import stats
 from mognad import _bootstrap as _bs
 from mognad.codebook import Codebook, load_codebook
 from mognad.errors import MognadError
+from mognad.intervals import t_interval, welch_interval, welch_se_df
+from mognad.scoring import respondent_scores
 
 __all__ = [
     "CompositionWarning",
@@ -64,7 +68,6 @@ __all__ = [
     "describe_programme",
     "describe_target",
     "describe_trend",
-    "event_change",
     "fit_mixed",
     "largest_movers",
     "localise",
@@ -79,6 +82,7 @@ __all__ = [
     "plot_target",
     "plot_trajectories",
     "plot_trend",
+    "pre_post_change",
     "previous_round",
     "programme_effect",
     "programme_effect_or_none",
@@ -96,7 +100,7 @@ __all__ = [
 LEVELS = ("total", "dimension", "category")
 PANELS = ("all", "balanced", "both")
 DESIGNS = ("auto", "independent", "paired")
-CHANGE_METHODS = ("bootstrap", "t")
+CHANGE_METHODS = ("t", "bootstrap")
 
 
 class CompositionWarning(UserWarning):
@@ -180,112 +184,6 @@ def _check_ci(ci) -> float:
     if isinstance(ci, bool) or not isinstance(ci, float | int) or not 0 < ci < 1:
         raise MognadError(f"ci must be a confidence level between 0 and 1, e.g. 0.95; got {ci!r}")
     return float(ci)
-
-
-# ============================================================================== respondent scores
-def respondent_scores(
-    responses: pd.DataFrame,
-    *,
-    codebook: str | Codebook | None = None,
-    by: Sequence[str] | str = ("org_id", "round"),
-    levels: Sequence[str] | str = LEVELS,
-    respondent: str = "respondent_id",
-    item: str = "item_id",
-    value: str = "value",
-) -> pd.DataFrame:
-    """Every respondent's score per category, dimension and total, in percent.
-
-    The codebook rules of :mod:`mognad.scoring`, applied to one respondent: a category score is
-    the weighted mean of the answered items of the category (item weights renormalised over the
-    answered ones), missing when fewer than ``min_items_per_category`` were answered; a dimension
-    is the weighted mean of its categories, missing if one of them is missing; the total is the
-    weighted mean of the dimensions, missing likewise. Don't know is missing, never 0.
-
-    Parameters
-    ----------
-    responses : DataFrame
-        Long responses (one row per respondent and item).
-    codebook : str, Path, Codebook or None
-        The codebook (default ``mognad-default-1``).
-    by : sequence of str
-        Columns identifying the occasion (default organisation and round). A respondent id may
-        recur in several groups (named rounds); each (group, respondent) is one row set.
-    levels : sequence of {"total", "dimension", "category"}
-        Levels to return.
-    respondent, item, value : str
-        Column names.
-
-    Returns
-    -------
-    DataFrame
-        The ``by`` columns, ``respondent_id``, ``level``, ``name``, ``score_pct`` (scores that
-        are missing under the rules are left out).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from mognad.scoring import to_long
-    >>> wide = pd.DataFrame({"org_id": "0114", "round": 2024, "respondent_id": ["a", "b"],
-    ...                      **{f"q{i:02d}": [2, 6] if i <= 15 else [4, 4] for i in range(1, 31)}})
-    >>> rs = respondent_scores(to_long(wide), levels=["total", "dimension"])
-    >>> rs
-      org_id  round respondent_id      level     name  score_pct
-    0   0114   2024             a      total    total       40.0
-    1   0114   2024             a  dimension  formaga       20.0
-    2   0114   2024             a  dimension      arv       60.0
-    3   0114   2024             b      total    total       80.0
-    4   0114   2024             b  dimension  formaga      100.0
-    5   0114   2024             b  dimension      arv       60.0
-    """
-    cb = load_codebook(codebook)
-    by = _bs.as_columns(by)
-    levels = [levels] if isinstance(levels, str) else list(levels)
-    bad = [lv for lv in levels if lv not in LEVELS]
-    if bad or not levels:
-        raise MognadError(f"levels must be among {list(LEVELS)}; got {levels}")
-    if not isinstance(responses, pd.DataFrame):
-        raise MognadError(f"responses must be a long DataFrame; got {type(responses).__name__}")
-    if respondent not in responses.columns:
-        raise MognadError(f"the responses have no column {respondent!r}")
-    key = "__respondent_key"
-    frame = responses.assign(**{key: responses[respondent]})
-    prep = _bs.prepare(frame, cb, by=(*by, key), respondent=respondent, item=item, value=value)
-    lay = prep.layout
-    S = prep.S  # one row per group = per respondent
-    blocks = {}
-    # dimensions: weighted mean of their categories; NaN if a weighted category is NaN
-    D = np.full((S.shape[0], lay.n_dims), np.nan)
-    for d in range(lay.n_dims):
-        sel = (lay.cat_dim == d) & (lay.cat_weight > 0)
-        w = lay.cat_weight[sel] / lay.cat_weight[sel].sum()
-        D[:, d] = S[:, sel] @ w  # NaN propagates
-    wd = lay.dim_weight / lay.dim_weight.sum()
-    pos = wd > 0
-    T = D[:, pos] @ wd[pos]
-    blocks["total"] = (T[:, None], ["total"])
-    blocks["dimension"] = (D, lay.dimensions)
-    blocks["category"] = (S, lay.categories)
-    groups = prep.groups.rename(columns={key: respondent})
-    parts = []
-    for lv in LEVELS:
-        if lv not in levels:
-            continue
-        M, names = blocks[lv]
-        k = len(names)
-        part = groups.iloc[np.repeat(np.arange(len(groups)), k)].reset_index(drop=True)
-        part["level"] = lv
-        part["name"] = np.tile(np.asarray(names, dtype=object), len(groups))
-        part["score_pct"] = M.ravel()
-        part["__order"] = np.repeat(np.arange(len(groups)), k)
-        parts.append(part)
-    out = pd.concat(parts, ignore_index=True)
-    lv_rank = {lv: i for i, lv in enumerate(LEVELS)}
-    out["__lv"] = out["level"].map(lv_rank)
-    out = out.sort_values(["__order", "__lv"], kind="stable")
-    out = out[out["score_pct"].notna()].drop(columns=["__order", "__lv"])
-    out["level"] = out["level"].astype("str")
-    out["name"] = out["name"].astype("str")
-    return out.reset_index(drop=True)
 
 
 # ============================================================================== mixed model
@@ -512,6 +410,26 @@ def _paired_rows(responses, cb, *, org_id, from_round, to_round, names) -> pd.Da
     return pd.DataFrame(rows)
 
 
+def _independent_interval(draws, ga: int, gb: int, j: int, *, ci: float, method: str
+                          ) -> tuple[float, float]:
+    """Interval of ``point[gb, j] - point[ga, j]`` for two independent groups of a ScoreDraws.
+
+    ``"t"``: Welch-Satterthwaite on the two analytic standard errors; ``"bootstrap"``: the
+    percentile interval of the difference of the two groups' independent draws.
+    """
+    if method == "bootstrap":
+        a = (1 - ci) / 2
+        diff = draws.draws[gb, j, :].astype(np.float64) - draws.draws[ga, j, :]
+        diff = diff[np.isfinite(diff)]
+        if not diff.size:
+            return np.nan, np.nan
+        lo, hi = np.quantile(diff, [a, 1 - a])
+        return float(lo), float(hi)
+    se, df = welch_se_df(draws.se[ga, j], draws.df[ga, j], draws.se[gb, j], draws.df[gb, j])
+    lo, hi = t_interval(draws.point[gb, j] - draws.point[ga, j], se, df, ci)
+    return float(lo), float(hi)
+
+
 def change(
     study_or_responses,
     *,
@@ -521,7 +439,7 @@ def change(
     level: str | Sequence[str] = "total",
     name: str | None = None,
     design: str = "auto",
-    method: str = "bootstrap",
+    method: str = "t",
     min_overlap: float = 0.5,
     ci: float = 0.95,
     n_boot: int = 1000,
@@ -533,11 +451,13 @@ def change(
     Two designs:
 
     - **independent** (anonymous rounds, or different respondents): the rounds are independent
-      samples. ``method="bootstrap"``: the difference of the two rounds' cluster-bootstrap draws
+      samples. ``method="t"`` (default): the two analytic standard errors of
+      :func:`mognad.scoring.score` combined, ``sqrt(se1² + se2²)``, with Welch-Satterthwaite
+      degrees of freedom (:func:`mognad.intervals.welch_se_df`); like the score intervals it
+      holds its coverage in small groups. ``method="bootstrap"``: the percentile interval of the
+      difference of the two rounds' cluster-bootstrap draws
       (:func:`mognad.scoring.bootstrap_scores`; each organisation-round has its own random
-      stream, so the draws are independent) and its percentile interval. ``method="t"``: the two
-      analytic standard errors combined, ``sqrt(se1² + se2²)``, with Welch-Satterthwaite degrees
-      of freedom.
+      stream, so the draws are independent); too narrow for small groups.
     - **paired** (named rounds): the respondents who answered both rounds (same pseudonymous
       ``respondent_id``); the mean of their score differences with a t-interval. Scores
       ``score_from`` / ``score_to`` are then the means of these respondents.
@@ -557,7 +477,7 @@ def change(
     name : str, optional
         One score of the level (default: all of the level).
     design : {"auto", "independent", "paired"}
-    method : {"bootstrap", "t"}
+    method : {"t", "bootstrap"}
         Interval of the independent design.
     min_overlap : float
         Share of respondents in both rounds above which ``auto`` pairs.
@@ -624,7 +544,6 @@ def change(
     use = design
     if design == "auto":
         use = "paired" if overlap >= 2 and share >= min_overlap else "independent"
-    a = (1 - ci) / 2
     rows = []
     for lv, nm in names:
         j = draws.index(lv, nm)
@@ -635,25 +554,12 @@ def change(
                "n_paired": int(paired.loc[(lv, nm), "n_paired"])}
         if use == "paired":
             p = paired.loc[(lv, nm)]
-            half = stats.t.ppf(1 - a, p["paired_df"]) * p["paired_se"] if p["n_paired"] >= 2 \
-                else np.nan
+            lo, hi = t_interval(p["paired_mean"], p["paired_se"], p["paired_df"], ci)
             row.update(score_from=p["paired_from"], score_to=p["paired_to"],
-                       change=p["paired_mean"], ci_low=p["paired_mean"] - half,
-                       ci_high=p["paired_mean"] + half)
-        elif method == "bootstrap":
-            diff = draws.draws[gb, j, :].astype(np.float64) - draws.draws[ga, j, :]
-            diff = diff[np.isfinite(diff)]
-            lo, hi = (np.quantile(diff, [a, 1 - a]) if diff.size else (np.nan, np.nan))
-            row.update(score_from=pa, score_to=pb, change=pb - pa, ci_low=lo, ci_high=hi)
+                       change=p["paired_mean"], ci_low=float(lo), ci_high=float(hi))
         else:
-            se1, se2 = draws.se[ga, j], draws.se[gb, j]
-            df1, df2 = draws.df[ga, j], draws.df[gb, j]
-            se = np.sqrt(se1**2 + se2**2)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                dfw = se**4 / (se1**4 / df1 + se2**4 / df2)
-            half = stats.t.ppf(1 - a, dfw) * se if np.isfinite(se) else np.nan
-            row.update(score_from=pa, score_to=pb, change=pb - pa, ci_low=pb - pa - half,
-                       ci_high=pb - pa + half)
+            lo, hi = _independent_interval(draws, ga, gb, j, ci=ci, method=method)
+            row.update(score_from=pa, score_to=pb, change=pb - pa, ci_low=lo, ci_high=hi)
         row["design"] = use
         rows.append(row)
     cols = ["org_id", "from_round", "to_round", "level", "name", "score_from", "score_to",
@@ -1285,16 +1191,6 @@ def target_path(start: tuple[int, float] = (2021, 48.0), end: tuple[int, float] 
 
 
 # ============================================================================== event study
-def _welch(after: np.ndarray, before: np.ndarray):
-    n1, n0 = after.size, before.size
-    if n1 < 2 or n0 < 2:
-        return np.nan, np.nan
-    v1, v0 = after.var(ddof=1) / n1, before.var(ddof=1) / n0
-    se = np.sqrt(v1 + v0)
-    df = (v1 + v0) ** 2 / (v1**2 / (n1 - 1) + v0**2 / (n0 - 1)) if se > 0 else np.nan
-    return se, df
-
-
 def _national_change(points: pd.DataFrame, focal: str, wa: pd.Series, wb: pd.Series):
     """Change of the other organisations between two weighted sets of rounds (two-way FE)."""
     others = points[points["org_id"] != focal].copy()
@@ -1323,7 +1219,7 @@ def _national_change(points: pd.DataFrame, focal: str, wa: pd.Series, wb: pd.Ser
     return float(np.squeeze(tt.effect)), float(np.squeeze(tt.sd)), float(tt.df_denom), dev_var
 
 
-def event_change(
+def pre_post_change(
     study,
     *,
     org_id: str | Sequence[str],
@@ -1337,6 +1233,12 @@ def event_change(
     codebook: str | Codebook | None = None,
 ) -> pd.DataFrame:
     """Scores before and after an organisation event (e.g. a reorganisation), with intervals.
+
+    The design is a respondent-level **pre/post comparison** (column ``design``:
+    ``"pre_post"``), with the national change over the same rounds as adjustment
+    (``net_change``); :func:`mognad.casestudy.difference_in_differences` is the
+    organisation-round difference in differences against comparison organisations. Both are
+    legitimate; a report says which one it shows.
 
     The event's date comes from the study's events table. Rounds are calendar years, so the
     organisation's rounds are split into *before* (rounds before the event's year) and *after*
@@ -1380,9 +1282,10 @@ def event_change(
     Returns
     -------
     DataFrame
-        One row per organisation, event and score: ``org_id``, ``event_kind``, ``event_date``,
-        ``level``, ``name``, ``rounds_before``, ``rounds_after``, ``n_before``, ``n_after``,
-        ``mean_before``, ``mean_after``, ``change``, ``ci_low``, ``ci_high``, ``p_value``,
+        One row per organisation, event and score: ``design`` (``"pre_post"``), ``org_id``,
+        ``event_kind``, ``event_date``, ``level``, ``name``, ``rounds_before``, ``rounds_after``,
+        ``n_before``, ``n_after`` (respondent scores), ``score_before``, ``score_after``,
+        ``change``, ``ci_low``, ``ci_high``, ``p_value``,
         ``se_method``, ``org_round_sd``, ``national_change``, ``national_ci_low``,
         ``national_ci_high``,
         ``net_change``, ``net_ci_low``, ``net_ci_high``, ``net_p_value``.
@@ -1398,7 +1301,7 @@ def event_change(
     >>> _ = synthesize(root / "data", seed=3, profile="small")
     >>> _ = init_study(root / "study")
     >>> _ = ingest(root / "data" / "inputs", study=root / "study")
-    >>> ev = event_change(root / "study", org_id="R12", name="innovation")
+    >>> ev = pre_post_change(root / "study", org_id="R12", name="innovation")
     >>> ev[["name", "rounds_before", "rounds_after", "se_method"]]
              name rounds_before            rounds_after se_method
     0  innovation          2019  2021 2022 2023 2024   cluster
@@ -1413,8 +1316,8 @@ def event_change(
     ev = _events(study)
     ev = ev[ev["org_id"].isin(org_ids)]
     ev = ev[ev["kind"] != "programme_end"] if event_kind is None else ev[ev["kind"] == event_kind]
-    cols = ["org_id", "event_kind", "event_date", "level", "name", "rounds_before",
-            "rounds_after", "n_before", "n_after", "mean_before", "mean_after", "change",
+    cols = ["design", "org_id", "event_kind", "event_date", "level", "name", "rounds_before",
+            "rounds_after", "n_before", "n_after", "score_before", "score_after", "change",
             "ci_low", "ci_high", "p_value", "se_method", "org_round_sd", "national_change",
             "national_ci_low",
             "national_ci_high", "net_change", "net_ci_low", "net_ci_high", "net_p_value"]
@@ -1443,14 +1346,15 @@ def event_change(
             s = rs[rs["name"] == nm]
             b, a = s[before.loc[s.index]], s[after.loc[s.index]]
             xb, xa = b["score_pct"].to_numpy(float), a["score_pct"].to_numpy(float)
-            row = {"org_id": e.org_id, "event_kind": e.kind, "event_date": e.date.date(),
+            row = {"design": "pre_post", "org_id": e.org_id, "event_kind": e.kind,
+                   "event_date": e.date.date(),
                    "level": level, "name": nm,
                    "rounds_before": " ".join(str(r) for r in sorted(b["round"].unique())),
                    "rounds_after": " ".join(str(r) for r in sorted(a["round"].unique())),
                    "n_before": xb.size, "n_after": xa.size,
-                   "mean_before": xb.mean() if xb.size else np.nan,
-                   "mean_after": xa.mean() if xa.size else np.nan}
-            diff = row["mean_after"] - row["mean_before"]
+                   "score_before": xb.mean() if xb.size else np.nan,
+                   "score_after": xa.mean() if xa.size else np.nan}
+            diff = row["score_after"] - row["score_before"]
             if repeated and xb.size >= 2 and xa.size >= 2:
                 dd = pd.concat([b.assign(after=0.0), a.assign(after=1.0)], ignore_index=True)
                 dd["respondent_id"] = dd["respondent_id"].astype(str)
@@ -1458,7 +1362,8 @@ def event_change(
                 se, df, method = float(res.bse["after"]), float(res.df_resid_inference), \
                     "cluster"
             else:
-                (se, df), method = _welch(xa, xb), "welch"
+                w = welch_interval(xa, xb)
+                se, df, method = w["se"], w["df"], "welch"
             half = stats.t.ppf(z, df) * se if np.isfinite(se) else np.nan
             row.update(change=diff, ci_low=diff - half, ci_high=diff + half,
                        p_value=2 * stats.t.sf(abs(diff / se), df) if se and np.isfinite(se)
@@ -1484,7 +1389,7 @@ def event_change(
                        if np.isfinite(tse) and tse > 0 else np.nan)
             rows.append(row)
     out = pd.DataFrame(rows, columns=cols)
-    for c in ("org_id", "event_kind", "level", "name", "rounds_before", "rounds_after",
+    for c in ("design", "org_id", "event_kind", "level", "name", "rounds_before", "rounds_after",
               "se_method"):
         out[c] = out[c].astype("str")
     return out
@@ -1652,15 +1557,16 @@ def largest_movers(
     k: int = 5,
     min_n: int = 5,
     ci: float = 0.95,
+    method: str = "t",
     n_boot: int = 1000,
     seed: int = 0,
 ) -> pd.DataFrame:
     """The organisations that rose and fell most between two rounds, with intervals.
 
     Disclosure-safe: organisations only (no units), and only those with at least ``min_n``
-    respondents in *both* rounds. Changes are independent-sample differences of the
-    cluster-bootstrap draws (as :func:`change` with ``design="independent"``), so named
-    follow-up respondents are not paired here (the intervals are then somewhat conservative).
+    respondents in *both* rounds. Changes and intervals are those of :func:`change` with
+    ``design="independent"`` (same ``method``), so named follow-up respondents are not paired
+    here (the intervals are then somewhat conservative).
 
     Parameters
     ----------
@@ -1674,8 +1580,9 @@ def largest_movers(
         Organisations per direction.
     min_n : int
         Minimum respondents in each round.
-    ci, n_boot, seed
-        Bootstrap interval settings.
+    ci, method, n_boot, seed
+        Interval settings as in :func:`change` (``n_boot`` and ``seed`` for
+        ``method="bootstrap"``).
 
     Returns
     -------
@@ -1695,20 +1602,20 @@ def largest_movers(
         raise MognadError(f"there is no round before {to_round} in the study")
     nm = _check_level(level, name if level != "total" else None, cb)[0]
     resp = _responses(study, rounds=[from_round, to_round])
-    sd = bootstrap_scores(resp, codebook=cb, by=("org_id", "round"), n_boot=n_boot, seed=seed)
+    if method not in CHANGE_METHODS:
+        raise MognadError(f"method must be one of {list(CHANGE_METHODS)}; got {method!r}")
+    sd = bootstrap_scores(resp, codebook=cb, by=("org_id", "round"),
+                          n_boot=n_boot if method == "bootstrap" else 0, seed=seed)
     j = sd.index(level, nm)
     g = sd.groups.assign(org_id=sd.groups["org_id"].astype(str), row=np.arange(sd.n_groups))
     wide = g.pivot(index="org_id", columns="round", values="row").dropna()
-    a = (1 - ci) / 2
     rows = []
     for org, (ia, ib) in zip(wide.index, wide[[from_round, to_round]].to_numpy(dtype=int),
                              strict=True):
         na, nb = int(sd.n_respondents[ia, j]), int(sd.n_respondents[ib, j])
         if min(na, nb) < min_n:
             continue
-        diff = sd.draws[ib, j].astype(float) - sd.draws[ia, j]
-        diff = diff[np.isfinite(diff)]
-        lo, hi = np.quantile(diff, [a, 1 - a]) if diff.size else (np.nan, np.nan)
+        lo, hi = _independent_interval(sd, ia, ib, j, ci=ci, method=method)
         rows.append({"org_id": org, "score_from": sd.point[ia, j], "score_to": sd.point[ib, j],
                      "change": sd.point[ib, j] - sd.point[ia, j], "ci_low": lo, "ci_high": hi,
                      "n_from": na, "n_to": nb})
@@ -1914,7 +1821,7 @@ _COLUMN_LABELS = {
         "n_to": "Svarande till", "score_pct": "Resultat (%)", "type": "Typ", "label": "Beskrivning",
         "share": "Andel", "mean_probability": "Medelsannolikhet", "event_kind": "Händelse",
         "event_date": "Datum", "rounds_before": "Omgångar före", "rounds_after": "Omgångar efter",
-        "mean_before": "Före (%)", "mean_after": "Efter (%)", "national_change": "Riket (pe)",
+        "score_before": "Före (%)", "score_after": "Efter (%)", "national_change": "Riket (pe)",
         "net_change": "Netto (pe)", "net_ci_low": "Netto KI nedre", "net_ci_high": "Netto KI övre",
         "from_round": "Från", "to_round": "Till", "design": "Design", "n_paired": "Parade svar",
         "weight": "Vikt", "contribution": "Bidrag (pe)", "total_row": "Totalt",
@@ -1935,7 +1842,7 @@ _COLUMN_LABELS = {
         "score_pct": "Score (%)", "type": "Type", "label": "Description", "share": "Share",
         "mean_probability": "Mean probability", "event_kind": "Event", "event_date": "Date",
         "rounds_before": "Rounds before", "rounds_after": "Rounds after",
-        "mean_before": "Before (%)", "mean_after": "After (%)",
+        "score_before": "Before (%)", "score_after": "After (%)",
         "national_change": "National (pp)", "net_change": "Net (pp)", "net_ci_low": "Net CI low",
         "net_ci_high": "Net CI high", "from_round": "From", "to_round": "To", "design": "Design",
         "n_paired": "Paired respondents", "weight": "Weight", "contribution": "Contribution (pp)",
@@ -1947,14 +1854,18 @@ _COLUMN_LABELS = {
 
 _VALUE_LABELS = {
     "sv": {"all": "Alla deltagare", "balanced": "Balanserad panel", "up": "Upp", "down": "Ned",
-           "independent": "oberoende", "paired": "parad", "reorganisation": "Omorganisation",
+           "independent": "oberoende", "paired": "parad", "pre_post": "före/efter",
+           "difference_in_differences": "skillnad i skillnader",
+           "reorganisation": "Omorganisation",
            "funding_change": "Ändrad finansieringsmodell", "course_start": "Utbildning",
            "programme_start": "Programstart", "estimate": "Modellskattning",
            "participants_mean": "Deltagarnas medelvärde", "kommun": "Kommun",
            "region": "Region", "myndighet": "Myndighet", "bolag": "Bolag", "annan": "Annan",
            "okänd": "Okänd"},
     "en": {"all": "All participants", "balanced": "Balanced panel", "up": "Up", "down": "Down",
-           "independent": "independent", "paired": "paired", "reorganisation": "Reorganisation",
+           "independent": "independent", "paired": "paired", "pre_post": "before/after",
+           "difference_in_differences": "difference in differences",
+           "reorganisation": "Reorganisation",
            "funding_change": "Funding model change", "course_start": "Training course",
            "programme_start": "Programme start", "estimate": "Model estimate",
            "participants_mean": "Participants' mean", "kommun": "Municipality",
@@ -2361,7 +2272,7 @@ def describe_programme(effect: pd.DataFrame | None, lang: str = "sv"):
 
 def describe_events(events: pd.DataFrame, study=None, lang: str = "sv",
                     codebook: str | Codebook | None = None):
-    """For each organisation event of :func:`event_change`: the largest net change, as Markdown."""
+    """For each organisation event of :func:`pre_post_change`: the largest net change, as Markdown."""
     from IPython.display import Markdown
 
     from mognad.present.text import fmt_pp
@@ -2610,7 +2521,7 @@ def plot_forest(frame: pd.DataFrame, *, label: str, estimate: str = "change",
 
 
 def plot_event_change(events: pd.DataFrame, *, lang: str = "sv", codebook=None, study=None):
-    """Net change around each event (:func:`event_change`) as a forest plot, one row per
+    """Net change around each event (:func:`pre_post_change`) as a forest plot, one row per
     organisation and score."""
     names = {}
     if study is not None:

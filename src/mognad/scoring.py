@@ -85,6 +85,7 @@ __all__ = [
     "bootstrap_scores",
     "classify",
     "rank_in_peers",
+    "respondent_scores",
     "score",
     "to_long",
 ]
@@ -614,6 +615,115 @@ def rank_in_peers(
     out["level"] = out["level"].astype("str")
     out["name"] = out["name"].astype("str")
     return out
+
+
+# ------------------------------------------------------------------------------------ respondents
+RESPONDENT_LEVELS = ("total", "dimension", "category")
+
+
+def respondent_scores(
+    responses: pd.DataFrame,
+    *,
+    codebook: str | Codebook | None = None,
+    by: Sequence[str] | str = ("org_id", "round"),
+    levels: Sequence[str] | str = RESPONDENT_LEVELS,
+    respondent: str = "respondent_id",
+    item: str = "item_id",
+    value: str = "value",
+) -> pd.DataFrame:
+    """Every respondent's score per category, dimension and total (and item), in percent.
+
+    The one implementation of respondent-level scores (the longitudinal models, agreement
+    indices and the paired pre/post comparisons use it). The codebook rules of this module,
+    applied to one respondent: a category score is the weighted mean of the answered items of
+    the category (item weights renormalised over the answered ones), missing when fewer than
+    ``min_items_per_category`` were answered; a dimension is the weighted mean of its
+    categories, missing if one of them is missing; the total is the weighted mean of the
+    dimensions, missing likewise; an item score is the answer rescaled. Don't know is missing,
+    never 0.
+
+    Parameters
+    ----------
+    responses : DataFrame
+        Long responses (one row per respondent and item).
+    codebook : str, Path, Codebook or None
+        The codebook (default ``mognad-default-1``).
+    by : sequence of str
+        Columns identifying the occasion (default organisation and round). A respondent id may
+        recur in several groups (named rounds); each (group, respondent) is one row set.
+    levels : sequence of {"total", "dimension", "category", "item"}
+        Levels to return (default the first three).
+    respondent, item, value : str
+        Column names.
+
+    Returns
+    -------
+    DataFrame
+        The ``by`` columns, ``respondent`` (the column named so), ``level``, ``name``,
+        ``score_pct``; per respondent total, dimensions, categories, items in codebook order.
+        Scores that are missing under the rules are left out.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> wide = pd.DataFrame({"org_id": "0114", "round": 2024, "respondent_id": ["a", "b"],
+    ...                      **{f"q{i:02d}": [2, 6] if i <= 15 else [4, 4] for i in range(1, 31)}})
+    >>> rs = respondent_scores(to_long(wide), levels=["total", "dimension"])
+    >>> rs
+      org_id  round respondent_id      level     name  score_pct
+    0   0114   2024             a      total    total       40.0
+    1   0114   2024             a  dimension  formaga       20.0
+    2   0114   2024             a  dimension      arv       60.0
+    3   0114   2024             b      total    total       80.0
+    4   0114   2024             b  dimension  formaga      100.0
+    5   0114   2024             b  dimension      arv       60.0
+    """
+    cb = load_codebook(codebook)
+    by = _bs.as_columns(by)
+    levels = [levels] if isinstance(levels, str) else list(levels)
+    bad = [lv for lv in levels if lv not in _bs.LEVELS]
+    if bad or not levels:
+        raise MognadError(f"levels must be among {list(_bs.LEVELS)}; got {levels}")
+    if not isinstance(responses, pd.DataFrame):
+        raise MognadError(f"responses must be a long DataFrame; got {type(responses).__name__}")
+    if respondent not in responses.columns:
+        raise MognadError(f"the responses have no column {respondent!r}")
+    key = "__respondent_key"
+    frame = responses.assign(**{key: responses[respondent]})
+    prep = _bs.prepare(frame, cb, by=(*by, key), respondent=respondent, item=item, value=value)
+    lay = prep.layout
+    S = prep.S  # one row per group = per respondent
+    D = np.full((S.shape[0], lay.n_dims), np.nan)
+    for d in range(lay.n_dims):
+        sel = (lay.cat_dim == d) & (lay.cat_weight > 0)
+        w = lay.cat_weight[sel] / lay.cat_weight[sel].sum()
+        D[:, d] = S[:, sel] @ w  # NaN propagates
+    wd = lay.dim_weight / lay.dim_weight.sum()
+    pos = wd > 0
+    T = D[:, pos] @ wd[pos]
+    blocks = {"total": (T[:, None], ["total"]), "dimension": (D, lay.dimensions),
+              "category": (S, lay.categories),
+              "item": (cb.rescale(prep.X.astype(np.float64)), lay.item_ids)}
+    groups = prep.groups.rename(columns={key: respondent})
+    parts = []
+    for lv in _bs.LEVELS:
+        if lv not in levels:
+            continue
+        M, names = blocks[lv]
+        k = len(names)
+        part = groups.iloc[np.repeat(np.arange(len(groups)), k)].reset_index(drop=True)
+        part["level"] = lv
+        part["name"] = np.tile(np.asarray(names, dtype=object), len(groups))
+        part["score_pct"] = np.asarray(M, dtype=np.float64).ravel()
+        part["__order"] = np.repeat(np.arange(len(groups)), k)
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    out["__lv"] = out["level"].map({lv: i for i, lv in enumerate(_bs.LEVELS)})
+    out = out.sort_values(["__order", "__lv"], kind="stable")
+    out = out[out["score_pct"].notna()].drop(columns=["__order", "__lv"])
+    out["level"] = out["level"].astype("str")
+    out["name"] = out["name"].astype("str")
+    return out.reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------ wide -> long
