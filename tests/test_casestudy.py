@@ -78,12 +78,20 @@ def test_round_effects_are_composition_free():
     assert effects.to_numpy() == pytest.approx([0.0, 3.0, 6.0])
 
 
-def test_category_trajectory(study, truth):
+def test_category_trajectory(study, truth, small_data):
     org = truth["reorganisation"]["org_id"]
     tr = cs.category_trajectory(study, org, event_date=truth["reorganisation"]["date"],
                                 n_boot=200)
     assert set(tr["round"]) == set(range(2019, 2025))
-    assert (tr["ci_low"] <= tr["score_pct"]).all() and (tr["score_pct"] <= tr["ci_high"]).all()
+    # the intervals against the generator's true organisation-round category scores: 36
+    # intervals at 95 %, about 34 expected to cover; fewer than 31 would be 1 % improbable
+    true = pd.read_csv(small_data / "truth_org_rounds.csv", dtype={"org_id": str})
+    true = true[true["org_id"] == org].melt(id_vars="round", value_vars=list(
+        study.codebook.categories["category"]), var_name="name", value_name="truth")
+    est = tr.merge(true, on=["round", "name"], validate="one_to_one")
+    assert len(est) == 36
+    covered = ((est["ci_low"] <= est["truth"]) & (est["truth"] <= est["ci_high"])).sum()
+    assert covered >= 31, est
     assert tr.loc[tr["round"] == 2021, "relative_round"].eq(1).all()
     assert (tr["n_comparison"] >= 1).all()  # other regions without events
 

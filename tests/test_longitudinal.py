@@ -12,10 +12,11 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from mognad import longitudinal as lg
 from mognad.errors import MognadError
-from mognad.scoring import score, to_long
+from mognad.scoring import to_long
 from mognad.synth import synthesize
 
 DATA = Path(__file__).parent / "data"
@@ -113,12 +114,24 @@ def test_respondent_scores_follow_the_codebook_rules():
     assert len(rs.loc["r2"]) == 1 + 2 + 6
 
 
-def test_respondent_scores_average_to_the_group_category_score(small_study):
+def test_respondent_scores_match_a_pandas_computation(small_study):
+    # by hand with pandas: a respondent's category score is the mean of the answered items of
+    # the category (equal item weights in the default codebook) when >= 3 of 5 are answered
     resp = small_study.responses_for(round=2024, org_id="R12")
-    rs = lg.respondent_scores(resp, levels="category")
-    means = rs.groupby("name")["score_pct"].mean()
-    ref = score(resp, method="none", levels="category").set_index("name")["score_pct"]
-    assert means.reindex(ref.index).to_numpy() == pytest.approx(ref.to_numpy(), abs=1e-9)
+    rs = lg.respondent_scores(resp, levels="category").set_index(["respondent_id", "name"])
+    items = small_study.codebook.items[["item_id", "category"]]
+    r = resp.merge(items, on="item_id").dropna(subset=["value"])
+    per = r.groupby(["respondent_id", "category"])["value"].agg(["mean", "size"])
+    per = per[per["size"] >= 3]
+    hand = ((per["mean"] - 1) / 5 * 100).rename_axis(["respondent_id", "name"])
+    assert len(rs) == len(hand) > 50
+    assert rs["score_pct"].reindex(hand.index).to_numpy() == pytest.approx(hand.to_numpy(),
+                                                                           abs=1e-9)
+    # the item level is the answer rescaled
+    items_rs = lg.respondent_scores(resp, levels="item")
+    answered = resp.dropna(subset=["value"])
+    assert len(items_rs) == len(answered)
+    assert sorted(items_rs["score_pct"].unique()) == [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
 
 
 # ------------------------------------------------------------------------------ change
@@ -173,9 +186,24 @@ def test_largest_movers_are_disclosure_safe(small_study):
     movers = lg.largest_movers(small_study, to_round=2024, min_n=10, k=3, n_boot=200)
     assert len(movers) > 0
     assert (movers[["n_from", "n_to"]] >= 10).all().all()
-    assert (movers["ci_low"] <= movers["change"]).all()
-    assert (movers["change"] <= movers["ci_high"]).all()
     assert movers.loc[movers["direction"] == "up", "change"].gt(0).all()
+    # a category's interval by hand: Welch's t on the respondents' category scores (pandas and
+    # scipy, not mognad): mean of the answered items per respondent, >= 3 of 5 answered
+    cat = lg.largest_movers(small_study, to_round=2024, min_n=10, k=1, level="category",
+                            name="innovation").iloc[0]
+    items = small_study.codebook.items
+    inno = items.loc[items["category"] == "innovation", "item_id"]
+    resp = small_study.responses_for(org_id=cat["org_id"], round=[2023, 2024])
+    resp = resp[resp["item_id"].isin(inno)].dropna(subset=["value"])
+    per = resp.groupby(["round", "respondent_id"])["value"].agg(["mean", "size"])
+    per = per[per["size"] >= 3]
+    pct = {r: ((per.loc[r, "mean"] - 1) / 5 * 100).to_numpy() for r in (2023, 2024)}
+    va, vb = (pct[r].var(ddof=1) / pct[r].size for r in (2023, 2024))
+    df = (va + vb) ** 2 / (va**2 / (pct[2023].size - 1) + vb**2 / (pct[2024].size - 1))
+    diff = pct[2024].mean() - pct[2023].mean()
+    half = stats.t.ppf(0.975, df) * np.sqrt(va + vb)
+    assert cat["change"] == pytest.approx(diff, abs=1e-9)
+    assert (cat["ci_low"], cat["ci_high"]) == pytest.approx((diff - half, diff + half), abs=1e-9)
 
 
 # ------------------------------------------------------------------------------ recovery (national)

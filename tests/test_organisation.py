@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from mognad.errors import MognadError
+from mognad.longitudinal import change
 from mognad.scoring import to_long
 from mognad.views.national import national_round
-from mognad.longitudinal import change
 from mognad.views.organisation import (
     CHANGE_COLUMNS,
     internal_comparison,

@@ -126,9 +126,11 @@ def test_output_contract(hand_scores):
     assert len(hand_scores) == 1 + 2 + 6 + 30
     assert hand_scores["level"].tolist()[:9] == ["total"] + ["dimension"] * 2 + ["category"] * 6
     assert hand_scores["org_id"].iloc[0] == "1384"
-    ok = hand_scores.dropna(subset=["ci_low"])
-    assert (ok["ci_low"] <= ok["score_pct"] + 1e-4).all()
-    assert (ok["score_pct"] <= ok["ci_high"] + 1e-4).all()
+    # the default t-interval by hand for q16 (answers 2, 3, 1 -> 20, 40, 0 %): mean 20, sd 20,
+    # se 20 / sqrt(3) = 11.547005, t(0.975, 2) = 4.302653 -> 20 +/- 49.683, clipped at 0
+    q16 = pick(hand_scores, "q16")
+    assert (q16["ci_low"], q16["ci_high"]) == pytest.approx((0.0, 20 + 4.302653 * 11.547005),
+                                                            abs=1e-4)
 
 
 def test_hand_worked_type():
