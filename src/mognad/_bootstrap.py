@@ -371,8 +371,8 @@ def content_order(X: np.ndarray, rgroup: np.ndarray, cb: Codebook) -> np.ndarray
     files were ingested. Respondents with identical answers are interchangeable (their rows of
     every resampled sum are equal), so the order among them does not matter.
 
-    The answers are packed into 64-bit words (``ceil(log2(levels + 1))`` bits per item) and
-    sorted with one ``np.lexsort``.
+    The answers are packed into integers, one base-``levels + 1`` digit per item (exact float64
+    dot products with the digit weights, at most 2**53), and sorted with one ``np.lexsort``.
 
     Examples
     --------
@@ -381,17 +381,14 @@ def content_order(X: np.ndarray, rgroup: np.ndarray, cb: Codebook) -> np.ndarray
     >>> content_order(X, np.array([0, 0, 1, 1]), load_codebook()).tolist()
     [1, 0, 3, 2]
     """
-    n_levels = int(round(cb.scale_max - cb.scale_min)) + 2  # answers + missing
-    bits = max(1, int(np.ceil(np.log2(n_levels))))
-    per_word = 64 // bits
-    codes = np.where(np.isnan(X), 0, X - (cb.scale_min - 1)).astype(np.uint64)
+    base = int(round(cb.scale_max - cb.scale_min)) + 2  # answers + missing
+    per_word = max(1, int(52 // np.log2(base)))
+    digits = np.nan_to_num(X - np.float32(cb.scale_min - 1), nan=0.0)
     keys = []
     for j0 in range(0, X.shape[1], per_word):
-        block = codes[:, j0 : j0 + per_word]
-        word = np.zeros(X.shape[0], dtype=np.uint64)
-        for j in range(block.shape[1]):
-            word = (word << np.uint64(bits)) | block[:, j]
-        keys.append(word)
+        block = digits[:, j0 : j0 + per_word].astype(np.float64)
+        weights = float(base) ** np.arange(block.shape[1] - 1, -1, -1, dtype=np.float64)
+        keys.append((block @ weights).astype(np.int64))
     # np.lexsort sorts by the last key first: group, then the words in item order
     return np.lexsort((*reversed(keys), rgroup))
 
