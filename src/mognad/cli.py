@@ -217,16 +217,19 @@ def export(
 
     st = open_study(study)
     resp = _round_filter(st, round_)
+    params = {"what": what, "round": round_}
     if what == "scores":
-        from mognad.scoring import scores_with_types
+        from mognad.scoring import DEFAULT_METHOD, RESAMPLING, scores_with_types
 
-        frame = scores_with_types(resp, codebook=st.codebook)
+        frame = scores_with_types(resp, codebook=st.codebook, n_boot=1000, seed=0)
+        params |= {"interval_method": DEFAULT_METHOD, "ci": 0.95, "n_boot": 1000, "seed": 0,
+                   "resampling": RESAMPLING}
     elif what == "responses":
         frame = export_responses_wide(resp, codebook=st.codebook)
     else:
         raise MognadError(f"--what takes scores or responses; got {what!r}")
     path = export_table(frame, out, format=fmt, codebook=st.codebook,
-                        provenance=_provenance(st, what=what, round=round_))
+                        provenance=_provenance(st, **params))
     typer.echo(f"wrote {path}: {len(frame)} rows")
 
 
