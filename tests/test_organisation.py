@@ -10,10 +10,11 @@ import pytest
 
 from mognad.errors import MognadError
 from mognad.internal import compare_groups
+from mognad.longitudinal import change
 from mognad.scoring import to_long
 from mognad.views.national import national_round
 from mognad.views.organisation import (
-    change_between_rounds,
+    CHANGE_COLUMNS,
     organisation_profile,
     type_sentence,
 )
@@ -102,26 +103,48 @@ def test_type_sentence_swedish_decimal_comma(company_profile):
     assert re.fullmatch(r"Typ [ABCD] \(sannolikhet [01],\d\d\)", type_sentence(company_profile))
 
 
-def test_change_between_rounds_hand_example():
+def test_change_hand_example():
     # Round 2023: every answer 3 (4 respondents) -> (3-1)/5*100 = 40 %; round 2024: every answer 4
-    # -> 60 %. Change +20 pp; with no spread every bootstrap draw gives exactly +20.
+    # -> 60 %. Change +20 pp; with no spread the interval has zero width.
     wide = pd.DataFrame({"org_id": "1", "round": [2023] * 4 + [2024] * 4,
                          "respondent_id": list("abcdefgh"),
                          **{f"q{i:02d}": [3] * 4 + [4] * 4 for i in range(1, 31)}})
-    ch = change_between_rounds(to_long(wide), from_round=2023, to_round=2024, n_boot=100)
+    ch = change(to_long(wide), org_id="1", from_round=2023, to_round=2024,
+                level=["total", "dimension", "category"])
+    assert ch.columns.tolist() == CHANGE_COLUMNS
     total = ch[ch.level == "total"].iloc[0]
-    assert (total.from_pct, total.to_pct, total.change_pp) == pytest.approx((40, 60, 20))
+    assert (total.score_from, total.score_to, total.change) == pytest.approx((40, 60, 20))
     assert (total.ci_low, total.ci_high) == pytest.approx((20, 20))
+    assert (total.design, total.n_from, total.n_to, total.n_paired) == ("independent", 4, 4, 0)
 
 
-def test_change_interval_covers_planted_zero(small_study, truth):
-    """Two rounds drawn from the same org model: the change interval is centred near the truth
-    difference of the planted department totals (here: the company's own truth per round)."""
+def test_profile_change_matches_hand_computation_and_covers_planted_change(
+        small_study, small_data, company_profile, truth):
+    """The profile's change since the previous round: point values recomputed with plain pandas,
+    and the interval against the generator's true organisation-round totals."""
     c = truth["company"]
-    resp = small_study.responses_for(org_id=c["org_id"])
-    ch = change_between_rounds(resp, codebook=small_study.codebook, from_round=2023,
-                               to_round=2024, n_boot=N_BOOT)
-    assert (ch["ci_low"] <= ch["change_pp"]).all() and (ch["change_pp"] <= ch["ci_high"]).all()
+    assert company_profile.previous_round == 2023
+    ch = company_profile.change.set_index("name")
+    assert ch.columns.tolist() == [col for col in CHANGE_COLUMNS if col != "name"]
+    items = small_study.codebook.items[["item_id", "category", "dimension"]]
+
+    def hand_total(round_):
+        resp = small_study.responses_for(org_id=c["org_id"], round=round_)
+        r = resp.merge(items, on="item_id").dropna(subset=["value"])
+        per = r.groupby(["respondent_id", "category", "dimension"])["value"].agg(["mean", "size"])
+        per = per[per["size"] >= small_study.codebook.min_items_per_category]
+        cat = per.groupby(["category", "dimension"])["mean"].mean()
+        return (cat.groupby("dimension").mean().mean() - 1) / 5 * 100
+
+    row = ch.loc["total"]
+    if row["design"] == "independent":
+        assert row["score_from"] == pytest.approx(hand_total(2023), abs=1e-9)
+        assert row["score_to"] == pytest.approx(hand_total(2024), abs=1e-9)
+    true = pd.read_csv(small_data / "truth_org_rounds.csv", dtype={"org_id": str})
+    true = true[true["org_id"] == c["org_id"]].set_index("round")
+    planted = true.loc[2024, "total"] - true.loc[2023, "total"]
+    assert row["ci_low"] <= planted <= row["ci_high"], (planted, row.to_dict())
+    assert row["ci_low"] < row["change"] < row["ci_high"]
 
 
 def test_roles_and_k(small_study, truth):
@@ -156,7 +179,10 @@ def test_national_cache_is_reused(copy_of_small_study):
     third = national_round(copy_of_small_study, 2024, n_boot=50, seed=2)
     assert (first.from_cache, second.from_cache, third.from_cache) == (False, True, False)
     pd.testing.assert_frame_equal(first.scores, second.scores, check_dtype=False)
-    assert not np.allclose(first.scores["ci_low"].fillna(0), third.scores["ci_low"].fillna(0))
+    # another seed: other bootstrap type probabilities (the t-intervals do not use the seed)
+    assert not np.allclose(first.types["type_probability"].fillna(0),
+                           third.types["type_probability"].fillna(0))
+    pd.testing.assert_series_equal(first.scores["ci_low"], third.scores["ci_low"])
 
 
 def test_compare_groups_bad_input(small_study, truth):

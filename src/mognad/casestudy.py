@@ -6,8 +6,8 @@ and pacing live in :mod:`mognad.governance`, which also defines the input format
 
 - **Transformation** (a reorganisation such as an IT split): :func:`category_trajectory` (the
   organisation's DiMiOS categories per round against comparison organisations),
-  :func:`event_effect` (difference in differences against the comparison organisations' round
-  effects), :func:`budget_trend` (resources over time), :func:`initiative_shares`
+  :func:`difference_in_differences` (against the comparison organisations' round effects),
+  :func:`budget_trend` (resources over time), :func:`initiative_shares`
   (decentralisation: initiatives owned by business units; coordination: initiatives aligned with
   a strategic priority; Wilson intervals).
 - **Training evaluation**: :func:`training_effects` (paired pre/post per item, category,
@@ -52,8 +52,8 @@ __all__ = [
     "budget_trend",
     "category_trajectory",
     "course_challenges",
+    "difference_in_differences",
     "environment",
-    "event_effect",
     "event_orgs",
     "footer",
     "initiative_shares",
@@ -414,7 +414,8 @@ LABELS = {
         "unit": "Enhet", "n_respondents": "Svarande", "score_pct": "Total %", "sd": "SD",
         "q1": "Nedre kvartil", "median": "Median", "q3": "Övre kvartil", "iqr": "IQR",
         "rwg_j": "rwg(j)", "level": "Nivå", "label": "Namn", "n_pairs": "Par",
-        "pre_pct": "Före %", "post_pct": "Efter %", "change_pp": "Förändring (procentenheter)",
+        "design": "Design", "difference_in_differences": "skillnad i skillnader",
+        "score_pre": "Före %", "score_post": "Efter %", "change_pp": "Förändring (procentenheter)",
         "d_z": "d_z", "d_z_ci_low": "d_z, nedre", "d_z_ci_high": "d_z, övre",
         "wilcoxon_p": "Wilcoxon p", "group": "Grupp", "no": "Nr", "challenge": "Utmaning",
         "theme": "Tema", "capability": "Förmåga", "follow_up": "Uppföljning",
@@ -455,9 +456,10 @@ LABELS = {
         "ci_high": "95%, upper", "unit": "Unit", "n_respondents": "Respondents",
         "score_pct": "Total %", "sd": "SD", "q1": "Lower quartile", "median": "Median",
         "q3": "Upper quartile", "iqr": "IQR", "rwg_j": "rwg(j)", "level": "Level",
-        "label": "Name", "n_pairs": "Pairs", "pre_pct": "Before %", "post_pct": "After %",
+        "label": "Name", "n_pairs": "Pairs", "score_pre": "Before %", "score_post": "After %",
         "change_pp": "Change (pp)", "d_z": "d_z", "d_z_ci_low": "d_z, lower",
         "d_z_ci_high": "d_z, upper", "wilcoxon_p": "Wilcoxon p", "group": "Group",
+        "design": "Design", "difference_in_differences": "difference in differences",
         "no": "No.", "challenge": "Challenge", "theme": "Theme", "capability": "Capability",
         "follow_up": "Follow-up", "outcome_type": "Type of outcome",
         "total_sek": "Total (SEK)", "development_share": "Development share",
@@ -719,11 +721,16 @@ def _round_effects(scores: pd.DataFrame) -> pd.Series:
     return pd.Series(effects, index=rounds)
 
 
-def event_effect(study, org_id: str, *, event_date, first_round: int | None = None,
-                 comparison: str | Sequence[str] = "org_type",
-                 levels: Sequence[str] = ("category", "dimension", "total"),
-                 ci: float = 0.95) -> pd.DataFrame:
+def difference_in_differences(study, org_id: str, *, event_date, first_round: int | None = None,
+                              comparison: str | Sequence[str] = "org_type",
+                              levels: Sequence[str] = ("category", "dimension", "total"),
+                              ci: float = 0.95) -> pd.DataFrame:
     """Change in an organisation's scores after an event, net of the comparison organisations.
+
+    The design is a **difference in differences** on organisation-round scores (column
+    ``design``); :func:`mognad.longitudinal.pre_post_change` is the respondent-level
+    before/after comparison of the same event (design ``pre_post``, with a national
+    adjustment). Both are legitimate; a report says which one it shows.
 
     For each score, the organisation's round scores ``y_r`` are adjusted by round effects
     ``g_r`` estimated from the comparison organisations with organisation fixed effects
@@ -752,9 +759,10 @@ def event_effect(study, org_id: str, *, event_date, first_round: int | None = No
     Returns
     -------
     DataFrame
-        ``level, name, n_before, n_after, naive_change`` (after minus before, unadjusted),
-        ``estimate`` (percentage points), ``se``, ``df``, ``ci_low``, ``ci_high``,
-        ``n_comparison`` (organisations).
+        ``design`` (``"difference_in_differences"``), ``level, name, n_before, n_after``
+        (rounds), ``naive_change`` (after minus before, unadjusted), ``change`` (the effect,
+        percentage points), ``se``, ``df``, ``ci_low``, ``ci_high``, ``n_comparison``
+        (organisations).
     """
     from scipy import stats
 
@@ -777,18 +785,19 @@ def event_effect(study, org_id: str, *, event_date, first_round: int | None = No
         z = own - effects.reindex(own.index)
         pre, post = z[z.index < first_round], z[z.index >= first_round]
         raw_pre, raw_post = own[own.index < first_round], own[own.index >= first_round]
-        row = {"level": level, "name": name, "n_before": len(pre), "n_after": len(post),
+        row = {"design": "difference_in_differences", "level": level, "name": name,
+               "n_before": len(pre), "n_after": len(post),
                "naive_change": (raw_post.mean() - raw_pre.mean()) if len(pre) and len(post)
                else np.nan,
-               "estimate": (post.mean() - pre.mean()) if len(pre) and len(post) else np.nan,
+               "change": (post.mean() - pre.mean()) if len(pre) and len(post) else np.nan,
                "n_comparison": int(others["org_id"].nunique())}
         df = len(pre) + len(post) - 2
         if len(pre) and len(post) and df >= 1:
             ss = ((pre - pre.mean()) ** 2).sum() + ((post - post.mean()) ** 2).sum()
             se = math.sqrt(ss / df * (1 / len(pre) + 1 / len(post)))
             half = stats.t.ppf(0.5 + ci / 2, df) * se
-            row |= {"se": se, "df": df, "ci_low": row["estimate"] - half,
-                    "ci_high": row["estimate"] + half}
+            row |= {"se": se, "df": df, "ci_low": row["change"] - half,
+                    "ci_high": row["change"] + half}
         else:
             row |= {"se": np.nan, "df": max(df, 0), "ci_low": np.nan, "ci_high": np.nan}
         rows.append(row)
@@ -957,39 +966,38 @@ def paired_scores(training: pd.DataFrame, *, codebook=None,
                   ) -> pd.DataFrame:
     """Each participant's scores before and after, side by side.
 
-    Scores follow :mod:`mognad.scoring` for a single person (a category is the mean of the
-    answered items, missing with fewer than the codebook's minimum; don't know is missing),
-    in percent of optimal.
+    Scores are :func:`mognad.scoring.respondent_scores` of each participant and phase (a
+    category is the weighted mean of the answered items, missing with fewer than the codebook's
+    minimum; don't know is missing), in percent of optimal.
 
     Returns
     -------
     DataFrame
-        ``org_id, course, participant, function, level, name, pre_pct, post_pct, change_pp``
+        ``org_id, course, participant, function, level, name, score_pre, score_post, change``
         (missing where a phase is missing).
     """
     from mognad.codebook import load_codebook
-    from mognad.scoring import score
+    from mognad.scoring import respondent_scores
 
     _require(training, ("org_id", "course", "participant", "phase", "item_id", "value"),
              "paired_scores")
     cb = load_codebook(codebook) if not hasattr(codebook, "item_ids") else codebook
-    keys = ["org_id", "course", "participant", "phase"]
-    sc = score(training.assign(_person=training["participant"]), codebook=cb, by=keys,
-               respondent="_person", method="none", levels=list(levels))
+    sc = respondent_scores(training, codebook=cb, by=["org_id", "course", "phase"],
+                           respondent="participant", levels=list(levels))
     wide = sc.pivot_table(index=["org_id", "course", "participant", "level", "name"],
                           columns="phase", values="score_pct", dropna=False).reset_index()
     for phase in ("pre", "post"):
         if phase not in wide:
             wide[phase] = np.nan
-    wide = wide.rename(columns={"pre": "pre_pct", "post": "post_pct"})
+    wide = wide.rename(columns={"pre": "score_pre", "post": "score_post"})
     wide.columns.name = None
     func = (training.drop_duplicates(["org_id", "course", "participant"])
             .set_index(["org_id", "course", "participant"])["function"]
             if "function" in training else None)
     wide["function"] = (wide.set_index(["org_id", "course", "participant"]).index.map(func)
                         if func is not None else pd.NA)
-    wide["change_pp"] = wide["post_pct"] - wide["pre_pct"]
-    wide = wide.dropna(subset=["pre_pct", "post_pct"], how="all")
+    wide["change"] = wide["score_post"] - wide["score_pre"]
+    wide = wide.dropna(subset=["score_pre", "score_post"], how="all")
     order = {lv: i for i, lv in enumerate(("total", "dimension", "category", "item"))}
     names = {("item", i): n for n, i in enumerate(cb.item_ids)}
     names |= {("category", c): n for n, c in enumerate(cb.categories["category"])}
@@ -997,8 +1005,8 @@ def paired_scores(training: pd.DataFrame, *, codebook=None,
     wide["_o"] = wide["level"].map(order) * 1000 + [names.get(k, 0) for k in zip(
         wide["level"], wide["name"], strict=True)]
     wide = wide.sort_values(["org_id", "course", "_o", "participant"]).drop(columns="_o")
-    cols = ["org_id", "course", "participant", "function", "level", "name", "pre_pct",
-            "post_pct", "change_pp"]
+    cols = ["org_id", "course", "participant", "function", "level", "name", "score_pre",
+            "score_post", "change"]
     return wide[cols].reset_index(drop=True)
 
 
@@ -1038,14 +1046,14 @@ def _paired_stats(pre: np.ndarray, post: np.ndarray, ci: float) -> dict:
 
     diff = post - pre
     n = len(diff)
-    out = {"n_pairs": n, "pre_pct": pre.mean() if n else np.nan,
-           "post_pct": post.mean() if n else np.nan, "change_pp": diff.mean() if n else np.nan,
+    out = {"n_pairs": n, "score_pre": pre.mean() if n else np.nan,
+           "score_post": post.mean() if n else np.nan, "change": diff.mean() if n else np.nan,
            "sd_change": diff.std(ddof=1) if n >= 2 else np.nan}
     if n >= 2 and out["sd_change"] > 0:
         half = stats.t.ppf(0.5 + ci / 2, n - 1) * out["sd_change"] / math.sqrt(n)
-        d = out["change_pp"] / out["sd_change"]
+        d = out["change"] / out["sd_change"]
         lo, hi = _dz_interval(d, n, ci)
-        out |= {"ci_low": out["change_pp"] - half, "ci_high": out["change_pp"] + half,
+        out |= {"ci_low": out["change"] - half, "ci_high": out["change"] + half,
                 "d_z": d, "d_z_ci_low": lo, "d_z_ci_high": hi}
     else:
         out |= {"ci_low": np.nan, "ci_high": np.nan, "d_z": np.nan, "d_z_ci_low": np.nan,
@@ -1058,7 +1066,7 @@ def _paired_stats(pre: np.ndarray, post: np.ndarray, ci: float) -> dict:
     return out
 
 
-_EFFECT_VALUES = ("pre_pct", "post_pct", "change_pp", "sd_change", "ci_low", "ci_high", "d_z",
+_EFFECT_VALUES = ("score_pre", "score_post", "change", "sd_change", "ci_low", "ci_high", "d_z",
                   "d_z_ci_low", "d_z_ci_high", "wilcoxon_w", "wilcoxon_p")
 
 
@@ -1095,7 +1103,7 @@ def training_effects(training: pd.DataFrame, *, codebook=None,
     Returns
     -------
     DataFrame
-        (``group``,) ``level, name, n_pairs, pre_pct, post_pct, change_pp, sd_change, ci_low,
+        (``group``,) ``level, name, n_pairs, score_pre, score_post, change, sd_change, ci_low,
         ci_high, d_z, d_z_ci_low, d_z_ci_high, wilcoxon_w, wilcoxon_p``. With ``by``, the
         attribute ``attrs["n_hidden"]`` says how many groups were hidden.
 
@@ -1113,14 +1121,14 @@ def training_effects(training: pd.DataFrame, *, codebook=None,
     >>> t = pd.DataFrame(rows, columns=["org_id", "course", "participant", "function", "phase",
     ...                                 "item_id", "value"])
     >>> out = training_effects(t, levels=["total"])
-    >>> out[["name", "n_pairs", "pre_pct", "post_pct", "change_pp"]].round(2)
-        name  n_pairs  pre_pct  post_pct  change_pp
+    >>> out[["name", "n_pairs", "score_pre", "score_post", "change"]].round(2)
+        name  n_pairs  score_pre  score_post  change
     0  total        5     40.0     60.13      20.13
     """
     from mognad.disclosure import check_disclosure, suppress
 
     scores = paired_scores(training, codebook=codebook, levels=levels)
-    both = scores.dropna(subset=["pre_pct", "post_pct"])
+    both = scores.dropna(subset=["score_pre", "score_post"])
     keys = ["level", "name"]
     if by is not None:
         if by != "function":
@@ -1131,7 +1139,8 @@ def training_effects(training: pd.DataFrame, *, codebook=None,
     rows = []
     for key, g in both.groupby(keys, sort=False, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
-        stats_ = _paired_stats(g["pre_pct"].to_numpy(float), g["post_pct"].to_numpy(float), ci)
+        stats_ = _paired_stats(g["score_pre"].to_numpy(float), g["score_post"].to_numpy(float),
+                               ci)
         rows.append(dict(zip(keys, key, strict=True)) | stats_)
     out = pd.DataFrame(rows, columns=[*keys, "n_pairs", *_EFFECT_VALUES])
     if by is None:
@@ -1287,7 +1296,7 @@ def unit_contrast(result: Mapping, unit_a: str, unit_b: str, *, ci: float = 0.95
     >>> round(out["difference"], 1), round(out["ci_low"], 1), round(out["ci_high"], 1)
     (25.0, 6.6, 43.4)
     """
-    from scipy import stats
+    from mognad.intervals import welch_from_summary
 
     units = result["units"].set_index("unit")
     for u in (unit_a, unit_b):
@@ -1298,13 +1307,10 @@ def unit_contrast(result: Mapping, unit_a: str, unit_b: str, *, ci: float = 0.95
         raise MognadError(f"units {unit_a!r} and {unit_b!r} share respondents (one contains "
                           "the other); contrast units that do not overlap")
     a, b = units.loc[unit_a], units.loc[unit_b]
-    va, vb = a["sd"] ** 2 / a["n_respondents"], b["sd"] ** 2 / b["n_respondents"]
-    se = math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va**2 / (a["n_respondents"] - 1) + vb**2 / (b["n_respondents"] - 1))
-    diff = float(a["score_pct"] - b["score_pct"])
-    half = float(stats.t.ppf(0.5 + ci / 2, df)) * se
-    return {"difference": diff, "se": se, "df": float(df), "ci_low": diff - half,
-            "ci_high": diff + half}
+    w = welch_from_summary(a["score_pct"], a["sd"], a["n_respondents"], b["score_pct"], b["sd"],
+                           b["n_respondents"], ci=ci)
+    return {"difference": w["change"], "se": w["se"], "df": w["df"], "ci_low": w["ci_low"],
+            "ci_high": w["ci_high"]}
 
 
 def unit_agreement(result: Mapping) -> dict:
@@ -1496,7 +1502,8 @@ def plot_units(result: Mapping, *, lang: str = "sv", name: str = ""):
 # ============================================================================================
 # Report building blocks: tables and generated sentences
 # ============================================================================================
-_CODE_COLUMNS = ("period", "funding_model", "term", "outcome", "measure", "level", "unit")
+_CODE_COLUMNS = ("period", "funding_model", "term", "outcome", "measure", "level", "unit",
+                 "design")
 
 
 def org_names(study, org_ids: Sequence[str] | None = None) -> dict:
@@ -1756,7 +1763,7 @@ def top_items(effects: pd.DataFrame, *, codebook, n: int = 8, lang: str = "sv") 
     """The ``n`` statements with the largest absolute change, with their texts."""
     items = effects[effects["level"] == "item"].copy()
     items["label"] = [codebook.label("item", i, lang) for i in items["name"]]
-    order = items["change_pp"].abs().sort_values(ascending=False).index[:n]
+    order = items["change"].abs().sort_values(ascending=False).index[:n]
     return items.loc[order].rename(columns={"name": "item_id"}).reset_index(drop=True)
 
 

@@ -11,7 +11,6 @@ National figures come from :func:`mognad.views.national.national_round`, compute
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +22,9 @@ from mognad.io.store import Study, open_study
 from mognad.present.text import check_lang, fmt_number, fmt_pct
 
 PEER_COLUMNS = ("org_type", "kommungrupp", "county_code", "size_class")
+#: Columns of ``OrganisationProfile.change`` (those of :func:`mognad.longitudinal.change`).
+CHANGE_COLUMNS = ["org_id", "from_round", "to_round", "level", "name", "score_from", "score_to",
+                  "change", "ci_low", "ci_high", "design", "n_from", "n_to", "n_paired"]
 
 
 @dataclass
@@ -90,60 +92,6 @@ class OrganisationProfile:
 def _scalar(frame: pd.DataFrame, column: str):
     value = frame[column].iloc[0] if len(frame) else np.nan
     return None if pd.isna(value) else float(value)
-
-
-def change_between_rounds(responses: pd.DataFrame, *, codebook=None, from_round: int,
-                          to_round: int, n_boot: int = 1000, seed: int = 0, ci: float = 0.95,
-                          levels=("total", "dimension", "category")) -> pd.DataFrame:
-    """Change of one organisation's scores between two rounds, with a bootstrap interval.
-
-    Respondents differ between rounds, so the rounds are treated as independent samples: the
-    interval is the percentile interval of the difference of independent cluster-bootstrap draws
-    of the two rounds.
-
-    Parameters
-    ----------
-    responses : DataFrame
-        Long responses of one organisation in (at least) the two rounds.
-
-    Returns
-    -------
-    DataFrame
-        ``level``, ``name``, ``from_pct``, ``to_pct``, ``change_pp``, ``ci_low``, ``ci_high``.
-
-    Examples
-    --------
-    >>> from mognad.scoring import to_long
-    >>> wide = pd.DataFrame({"org_id": "1", "round": [2023] * 4 + [2024] * 4,
-    ...                      "respondent_id": list("abcdefgh"),
-    ...                      **{f"q{i:02d}": [3, 4, 3, 4, 4, 5, 4, 5] for i in range(1, 31)}})
-    >>> ch = change_between_rounds(to_long(wide), from_round=2023, to_round=2024, n_boot=200)
-    >>> ch.loc[ch.level == "total", ["from_pct", "to_pct", "change_pp"]].round(1).values.tolist()
-    [[50.0, 70.0, 20.0]]
-    """
-    from mognad.scoring import bootstrap_scores
-
-    sub = responses[responses["round"].isin([from_round, to_round])]
-    draws = bootstrap_scores(sub, codebook=codebook, by=("org_id", "round"), n_boot=n_boot,
-                             seed=seed)
-    rounds = draws.groups["round"].astype(int).tolist()
-    if from_round not in rounds or to_round not in rounds:
-        return pd.DataFrame(columns=["level", "name", "from_pct", "to_pct", "change_pp",
-                                     "ci_low", "ci_high"])
-    i0, i1 = rounds.index(from_round), rounds.index(to_round)
-    diff = draws.draws[i1].astype(float) - draws.draws[i0].astype(float)
-    alpha = (1 - ci) / 2
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        low = np.nanquantile(diff, alpha, axis=1)
-        high = np.nanquantile(diff, 1 - alpha, axis=1)
-    out = draws.names.copy()
-    out["from_pct"] = draws.point[i0]
-    out["to_pct"] = draws.point[i1]
-    out["change_pp"] = out["to_pct"] - out["from_pct"]
-    out["ci_low"] = low
-    out["ci_high"] = high
-    return out[out["level"].isin(levels)].reset_index(drop=True)
 
 
 def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: str = "sv",
@@ -232,11 +180,14 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
                         seed=seed)
         history = hist[["round", "x_pct", "y_pct"]].astype({"round": int})
     previous = earlier[-1] if earlier else None
-    change = (change_between_rounds(responses, codebook=cb, from_round=previous, to_round=round,
-                                    n_boot=n_boot, seed=seed)
-              if previous is not None else
-              pd.DataFrame(columns=["level", "name", "from_pct", "to_pct", "change_pp", "ci_low",
-                                    "ci_high"]))
+    if previous is not None:
+        from mognad.longitudinal import change as change_between
+
+        change = change_between(responses, codebook=cb, org_id=org_id, from_round=previous,
+                                to_round=round, level=["total", "dimension", "category"],
+                                n_boot=n_boot, seed=seed)
+    else:
+        change = pd.DataFrame(columns=CHANGE_COLUMNS)
     current = responses[responses["round"] == round]
     # units (every depth) and roles under the one publication plan of this organisation-round,
     # the same groups, figures and intervals as the internal-comparison report
