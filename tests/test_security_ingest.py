@@ -479,31 +479,69 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)
 def test_junk_is_refused_with_bounded_memory(tmp_path, small_data):
     """Junk of 32 MB is refused with a few MB of memory (the 1 GB case: docs/security-ingest.md).
 
-    Three kinds: text lines that are no table, a table with a NUL byte at its very end, one
-    endless line. The old reader held every byte several times over (7.5 GB for 1 GB); the
+    Four kinds: text lines that are no table, a table with a NUL byte at its very end, one
+    endless line, a well-formed table of unknown organisations. The old reader held every byte several times over (7.5 GB for 1 GB); the
     bound here (16 MB for files twice that size) fails for anything that reads a file whole.
     """
     size = 32 << 20
     line = b"Lorem ipsum dolor sit amet, consectetur adipiscing elit; sed do eiusmod\n"
     (tmp_path / "text.csv").write_bytes(line * (size // len(line)))
     header = b"org_id,round,respondent_id," + b",".join(i.encode() for i in ITEMS) + b"\n"
-    row = b"0114,2024,p," + b",".join([b"4"] * 30) + b"\n"
-    with open(tmp_path / "nul.csv", "wb") as fh:
+    org = pd.read_csv(small_data / "inputs" / "organisations.csv", dtype=str)["org_id"].iloc[0]
+    answers = b"," + b",".join([b"4"] * 30) + b"\n"
+    row = f"{org},2024,p0000000".encode() + answers
+    n_rows = size // len(row)
+    with open(tmp_path / "nul.csv", "wb") as fh:  # valid rows (the first ones are checked)
         fh.write(header)
-        fh.write(row * (size // len(row)))
+        fh.write(b"".join(f"{org},2024,p{i:07d}".encode() + answers for i in range(n_rows)))
         fh.write(b"\x00\n")
     (tmp_path / "line.csv").write_bytes(b"a," * (size // 2))
-    names = ["text.csv", "nul.csv", "line.csv"]
+    with open(tmp_path / "table.csv", "wb") as fh:  # well-formed, but no such organisation
+        fh.write(header)
+        fh.write(b"9999,2024,p," + b",".join([b"4"] * 30) + b"\n")
+        fh.write(row * (size // len(row)))
+    names = ["text.csv", "nul.csv", "line.csv", "table.csv"]
     out = subprocess.run(
         [sys.executable, "-c", _MEMORY_CHILD, str(tmp_path / "s"),
          str(small_data / "inputs" / "organisations.csv"), *(str(tmp_path / n) for n in names)],
         capture_output=True, text=True, check=True)
     *messages, peak_mb = out.stdout.strip().splitlines()
     assert "text.csv, row 1: cannot tell what kind of file" in messages[0]
-    nul_line = 1 + size // len(row) + 1  # header, the rows, then the NUL
+    nul_line = 1 + n_rows + 1  # header, the rows, then the NUL
     assert f"nul.csv, line {nul_line}: a NUL byte" in messages[1]
     assert "line.csv, line 1: a line longer than 1 MB" in messages[2]
+    assert "table.csv: rejected" in messages[3] and "rows (the rest of the file was not read)" \
+        in messages[3] and "row 2, column org_id: value '9999'" in messages[3]
     assert float(peak_mb) < 16, f"{peak_mb} MB extra peak memory for 32 MB files"
+
+
+def test_utf16_text_gets_a_clear_message(fresh_study, tmp_path, org_id):
+    f = tmp_path / "unicode.txt"
+    f.write_bytes(wide_rows(org_id, 2024, 2).to_csv(index=False, sep="\t").encode("utf-16"))
+    reject(f, fresh_study, "unicode.txt: the file is UTF-16", "CSV UTF-8")
+
+
+def test_large_files_are_checked_on_their_first_rows_first(fresh_study, tmp_path, org_id,
+                                                            monkeypatch):
+    monkeypatch.setattr(readers, "PREVIEW_MIN_BYTES", 0)
+    monkeypatch.setattr(readers, "PREVIEW_BYTES", 64 << 10)
+    frame = wide_rows(org_id, 2024, 3000)  # about 450 KB
+    frame.loc[3, "q02"] = "11"
+    f = tmp_path / "r.csv"
+    frame.to_csv(f, index=False)
+    reject(f, fresh_study, "r.csv: rejected, 1 problem(s) in its first", "row 5, column q02",
+           "(the rest of the file was not read)")
+    frame.loc[3, "q02"] = "4"
+    frame.loc[2900, "q02"] = "11"  # beyond the first rows: the whole file is read and refused
+    frame.to_csv(f, index=False)
+    message = reject(f, fresh_study, "r.csv: rejected, 1 problem(s); nothing", "row 2902")
+    assert "first" not in message
+    frame.loc[2900, "q02"] = "4"
+    frame.to_csv(f, index=False)
+    assert ingest(f, study=fresh_study)[0].rows_added == 3000
+    # the same content again is "unchanged", although its first rows clash with the store
+    frame.to_csv(tmp_path / "again.csv", index=False, sep=";")
+    assert ingest(tmp_path / "again.csv", study=fresh_study)[0].status == "unchanged"
 
 
 # =============================================================================================
@@ -726,8 +764,3 @@ def test_cli_real_entry_point_has_no_traceback(tmp_path):
     assert run.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'tom'}: no files to ingest (looked for .csv, .txt, .tsv, .xlsx, .sav)"]
 
-
-def test_utf16_text_gets_a_clear_message(fresh_study, tmp_path, org_id):
-    f = tmp_path / "unicode.txt"
-    f.write_bytes(wide_rows(org_id, 2024, 2).to_csv(index=False, sep="\t").encode("utf-16"))
-    reject(f, fresh_study, "unicode.txt: the file is UTF-16", "CSV UTF-8")

@@ -59,7 +59,7 @@ def ingest(
     max_file_size: Annotated[
         float | None,
         typer.Option("--max-file-size", metavar="MB",
-                     help="Size limit per file in MB (default $MOGNAD_MAX_FILE_MB or 1024)."),
+                     help="Size limit per file in MB (default $MOGNAD_MAX_FILE_MB or 512)."),
     ] = None,
 ) -> None:
     """Validate files and add them to the study, each file all or nothing."""

@@ -44,6 +44,7 @@ from mognad.io.readers import (
     RawTable,
     display_name,
     looks_like_identity,
+    read_preview,
     read_raw,
     show_columns,
 )
@@ -77,6 +78,8 @@ KOMMUNGRUPPER = ("A1", "A2", "B3", "B4", "B5", "C6", "C7", "C8", "C9")
 ROUND_RANGE = (1990, 2100)
 MAX_LISTED = 10
 MAX_ORG_ID_CHARS = 64
+#: Kinds whose large files are validated on their first rows before being read in full.
+PREVIEW_KINDS = ("responses", "invitations", "events")
 DATASET_FILE = "dataset.yaml"
 
 # Other spellings of the canonical column names (compared after lower-casing and stripping).
@@ -214,16 +217,19 @@ class Problems:
       svar.csv, row 6, column unit: value not shown (it looks like an e-mail address): not a unit
     """
 
-    def __init__(self, file: str):
+    def __init__(self, file: str, *, scope: str = ""):
         self.file = file
+        self.scope = scope  # e.g. " in its first 14,000 rows (the rest was not read)"
         self.items: list[dict] = []
         self.total = 0
+        self.conflicts = 0  # problems that only say "already in the store"
 
     def add(self, rows, column: str | None, values, expected: str, *,
-            hidden: bool = False) -> None:
+            hidden: bool = False, conflict: bool = False) -> None:
         rows = list(rows)
         values = list(values)
         self.total += len(rows)
+        self.conflicts += len(rows) if conflict else 0
         hidden = hidden or column in HIDDEN_COLUMNS
         for r, v in zip(rows[: MAX_LISTED], values[: MAX_LISTED], strict=False):
             if len(self.items) < MAX_LISTED:
@@ -267,7 +273,7 @@ class Problems:
         more = self.total - len(self.items)
         if more > 0:
             lines.append(f"  … and {more} more problem(s)")
-        head = f"{self.file}: rejected, {self.total} problem(s); nothing was ingested"
+        head = f"{self.file}: rejected, {self.total} problem(s){self.scope}; nothing was ingested"
         raise ValidationError(head + "\n" + "\n".join(lines), self.items)
 
 
@@ -566,7 +572,7 @@ def _validate_responses(frame, study, codebook, problems):
             problems.add(resp["_row"].to_numpy()[clash], "respondent_id",
                          ["(pseudonymised)"] * int(clash.sum()),
                          "this respondent is already in the store for this organisation and "
-                         "round (ingested from another file)")
+                         "round (ingested from another file)", conflict=True)
             problems.raise_if_any()
     return {"responses": (resp, answers)}
 
@@ -879,6 +885,37 @@ def prepare(path: str | Path, *, study: Study, kind: str | None = None,
     return check(list(raw.frame.columns)), raw
 
 
+def _check_preview(path: Path, *, kind: str, study: Study, max_bytes: int | None) -> None:
+    """Validate the first rows of a large file before reading all of it (junk stops early).
+
+    The same validation as for the whole file, so a file refused here would be refused anyway;
+    the message says that only the first rows were read. Only for kinds whose checks hold for
+    any first part of a file (:data:`PREVIEW_KINDS`; a registry may name a parent further down,
+    other kinds check pairs of rows).
+    """
+    if kind not in PREVIEW_KINDS:
+        return
+    preview = read_preview(path, max_bytes=max_bytes)
+    if preview is None:
+        return
+    item_ids = set(study.codebook.item_ids)
+    frame = preview.frame.rename(columns={c: _canonical(c, item_ids) for c in preview.frame})
+    frame["_row"] = preview.rows
+    problems = Problems(preview.name, scope=f" in its first {len(frame):,} rows (the rest of the "
+                                            "file was not read)")
+    validate = KINDS[kind].validate or _VALIDATORS[kind]
+    token = _OPTIONS.set(_Options(allow_missing_items=_options().allow_missing_items))
+    try:
+        validate(frame, study, study.codebook, problems)
+        problems.raise_if_any()
+    except ValidationError:
+        if problems.total and problems.total == problems.conflicts:
+            return  # perhaps the same content again: the whole file decides ("unchanged")
+        raise
+    finally:
+        _OPTIONS.reset(token)
+
+
 def ingest(paths: str | Path | Iterable[str | Path], *, study: str | Path | Study,
            kind: str | None = None, synthetic: bool | None = None,
            allow_missing_items: bool = False, max_file_bytes: int | None = None,
@@ -904,7 +941,7 @@ def ingest(paths: str | Path | Iterable[str | Path], *, study: str | Path | Stud
         stored as not answered, and the result carries a warning). Without it such a file is
         rejected.
     max_file_bytes : int, optional
-        Size limit per file (default ``$MOGNAD_MAX_FILE_MB`` MB or 1024 MB; see
+        Size limit per file (default ``$MOGNAD_MAX_FILE_MB`` MB or 512 MB; see
         :mod:`mognad.io.readers`).
     on_result : callable, optional
         Called with each file's :class:`IngestResult` as soon as it is known.
@@ -965,6 +1002,7 @@ def ingest(paths: str | Path | Iterable[str | Path], *, study: str | Path | Stud
         token = _OPTIONS.set(options)
         raw = None
         try:
+            _check_preview(f, kind=k, study=study, max_bytes=max_file_bytes)
             k, raw = prepare(f, study=study, kind=k, max_bytes=max_file_bytes)
             res = _ingest_one(raw, kind=k, study=study, synthetic=synthetic)
             res.warnings = [*raw.warnings, *options.warnings]

@@ -8,7 +8,7 @@ problem. Nothing from a file is ever executed; a file is never changed.
 Guarantees
 ----------
 - **Bounded memory before a file is trusted.** A file larger than the size limit is refused
-  from its size alone (default 1024 MB; ``max_bytes=``, ``mognad ingest --max-file-size MB`` or
+  from its size alone (default 512 MB; ``max_bytes=``, ``mognad ingest --max-file-size MB`` or
   the environment variable ``MOGNAD_MAX_FILE_MB``). A CSV is checked in one streaming pass of
   1 MiB chunks (SHA-256, NUL and other control bytes anywhere in the file, line length, text
   encoding) before it is parsed, and its header is parsed and handed to ``check_header`` (which
@@ -46,7 +46,7 @@ from mognad.errors import MognadError, ValidationError
 
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".sav")
 #: Default size limit of one input file, in MB (2**20 bytes).
-DEFAULT_MAX_FILE_MB = 1024
+DEFAULT_MAX_FILE_MB = 512
 #: Environment variable that overrides :data:`DEFAULT_MAX_FILE_MB`.
 MAX_FILE_ENV = "MOGNAD_MAX_FILE_MB"
 #: Longest physical line of a text file (a header of 40 000 columns fits easily).
@@ -56,6 +56,9 @@ MAX_RECORD_BYTES = 16 << 20
 #: Most columns a table may have (the widest real input has a few dozen).
 MAX_COLUMNS = 2000
 CHUNK_BYTES = 1 << 20
+#: Files from this size on are first checked on their first rows (see :func:`read_preview`).
+PREVIEW_MIN_BYTES = 8 << 20
+PREVIEW_BYTES = 2 << 20
 _BOM = b"\xef\xbb\xbf"
 # bytes that never belong in a text table: C0 controls other than tab, LF and CR, and DEL
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -122,7 +125,7 @@ def show_columns(columns: Iterable, limit: int = 8) -> str:
 
 
 def max_file_bytes(max_bytes: int | None = None) -> int:
-    """The size limit in bytes: ``max_bytes``, else ``$MOGNAD_MAX_FILE_MB`` MB, else 1024 MB.
+    """The size limit in bytes: ``max_bytes``, else ``$MOGNAD_MAX_FILE_MB`` MB, else 512 MB.
 
     Examples
     --------
@@ -361,7 +364,8 @@ def _first_line(path: Path, name: str, size: int) -> tuple[bytes, bool]:
     return line, utf8
 
 
-def _read_csv(path: Path, name: str, size: int, check_header) -> RawTable:
+def _read_csv(path: Path, name: str, size: int, check_header, preview: bool = False
+              ) -> RawTable:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -374,22 +378,26 @@ def _read_csv(path: Path, name: str, size: int, check_header) -> RawTable:
     # check_header decides e.g. the kind of file: junk stops here, after one chunk
     names = _check_names(name, _parse_header(path, name, encoding, delimiter),
                          check_header=check_header)
-    scan = _scan_text(path, name)
+    scan = _Scan("", True) if preview else _scan_text(path, name)
     while True:
         width = len(names)
+        options = {
+            "read_options": pacsv.ReadOptions(
+                block_size=PREVIEW_BYTES if preview else MAX_RECORD_BYTES,
+                autogenerate_column_names=True,
+                encoding="utf8" if encoding == "utf-8" else encoding),
+            "parse_options": pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=scan.has_quote, ignore_empty_lines=False),
+            "convert_options": pacsv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(width)},
+                strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True),
+        }
         try:
-            table = pacsv.read_csv(
-                path,
-                read_options=pacsv.ReadOptions(
-                    block_size=MAX_RECORD_BYTES, autogenerate_column_names=True,
-                    encoding="utf8" if encoding == "utf-8" else encoding),
-                parse_options=pacsv.ParseOptions(
-                    delimiter=delimiter, newlines_in_values=scan.has_quote,
-                    ignore_empty_lines=False),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={f"f{i}": pa.string() for i in range(width)},
-                    strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True),
-            )
+            if preview:  # the first block only: a streaming reader stops after it
+                with pacsv.open_csv(path, **options) as reader:
+                    table = pa.Table.from_batches([reader.read_next_batch()])
+            else:
+                table = pacsv.read_csv(path, **options)
             break
         except pa.ArrowInvalid as exc:
             if encoding == "utf-8" and "UTF8" in str(exc):
@@ -410,6 +418,28 @@ def _read_csv(path: Path, name: str, size: int, check_header) -> RawTable:
     frame, rows = _drop_empty_rows(frame, rows)
     frame = _drop_unnamed_empty(name, frame, rows, lambda i: f"column {i + 1}")
     return RawTable(path, frame, scan.sha256, encoding, delimiter, rows=rows)
+
+
+def read_preview(path: str | Path, *, max_bytes: int | None = None) -> RawTable | None:
+    """The first rows of a large CSV (about 2 MiB of it), read as :func:`read_raw` reads all.
+
+    Ingest validates them before reading the whole file, so a large file of junk is refused
+    early, with little memory. ``None`` for a file smaller than :data:`PREVIEW_MIN_BYTES` or not a
+    CSV (XLSX and SAV are bounded by their formats and the size limit).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_text("org_id,name\\n" + "0114,Väsby\\n" * 800_000)
+    >>> len(read_preview(p).frame) < 800_000, read_preview(p).rows[:2].tolist()
+    (True, [2, 3])
+    """
+    path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".sav"):
+        return None
+    raw = read_raw(path, max_bytes=max_bytes, _preview=True)
+    return raw
 
 
 def _drop_unnamed_empty(name: str, frame: pd.DataFrame, rows, label) -> pd.DataFrame:
@@ -663,7 +693,8 @@ def _sha256_file(path: Path) -> str:
 
 
 def read_raw(path: str | Path, *, max_bytes: int | None = None,
-             check_header: Callable[[list[str]], None] | None = None) -> RawTable:
+             check_header: Callable[[list[str]], None] | None = None,
+             _preview: bool = False) -> RawTable | None:
     """Read a CSV, XLSX or SAV file as a table of strings (no validation of content yet).
 
     Parameters
@@ -672,7 +703,7 @@ def read_raw(path: str | Path, *, max_bytes: int | None = None,
         The file (``.csv``, ``.txt``, ``.tsv``, ``.xlsx`` or ``.sav``).
     max_bytes : int, optional
         Size limit (for XLSX: of the unpacked workbook); default from ``$MOGNAD_MAX_FILE_MB``
-        or 1024 MB.
+        or 512 MB.
     check_header : callable, optional
         Called with the column names as soon as the header is read, before the body; raise
         :class:`~mognad.errors.ValidationError` to refuse the file early.
@@ -706,6 +737,8 @@ def read_raw(path: str | Path, *, max_bytes: int | None = None,
             raise ValidationError(f"{name}: unsupported file type {suffix!r}; use one of "
                                   f"{', '.join(SUPPORTED_SUFFIXES)}")
         size = path.stat().st_size
+        if _preview and size < PREVIEW_MIN_BYTES:
+            return None
         if size > limit:
             raise ValidationError(
                 f"{name}: {_mb(size)}, over the size limit of {_mb(limit)}; if the file is real, "
@@ -720,7 +753,7 @@ def read_raw(path: str | Path, *, max_bytes: int | None = None,
         elif suffix == ".sav":
             raw = _read_sav(path, name, size, limit, check_header)
         else:
-            raw = _read_csv(path, name, size, check_header)
+            raw = _read_csv(path, name, size, check_header, preview=_preview)
     except PermissionError:
         raise ValidationError(f"{name}: cannot read the file (permission denied); check its "
                               "permissions") from None
@@ -748,6 +781,7 @@ __all__ = [
     "display_name",
     "looks_like_identity",
     "max_file_bytes",
+    "read_preview",
     "read_raw",
     "show_columns",
 ]
