@@ -51,9 +51,22 @@ def ingest(
         str | None,
         typer.Option(help="organisations, responses, invitations or events (detected if omitted)."),
     ] = None,
+    allow_missing_items: Annotated[
+        bool,
+        typer.Option("--allow-missing-items",
+                     help="Accept wide responses files without some item columns (warns)."),
+    ] = False,
+    max_file_size: Annotated[
+        float | None,
+        typer.Option("--max-file-size", metavar="MB",
+                     help="Size limit per file in MB (default $MOGNAD_MAX_FILE_MB or 512)."),
+    ] = None,
 ) -> None:
     """Validate files and add them to the study, each file all or nothing."""
     from mognad.io.ingest import ingest as run_ingest
+
+    if max_file_size is not None and max_file_size <= 0:
+        raise MognadError(f"--max-file-size takes a positive number of MB; got {max_file_size}")
 
     def show(res) -> None:
         if res.status == "added":
@@ -64,8 +77,12 @@ def ingest(
                        "0 added")
         else:
             typer.echo(f"  {res.file}: REJECTED", err=True)
+        for warning in res.warnings:
+            typer.echo(f"  warning: {warning}", err=True)
 
-    run_ingest(files, study=study, kind=kind, on_result=show)
+    run_ingest(files, study=study, kind=kind, allow_missing_items=allow_missing_items,
+               max_file_bytes=None if max_file_size is None else int(max_file_size * (1 << 20)),
+               on_result=show)
 
 
 @app.command()
