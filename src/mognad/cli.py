@@ -51,9 +51,22 @@ def ingest(
         str | None,
         typer.Option(help="organisations, responses, invitations or events (detected if omitted)."),
     ] = None,
+    allow_missing_items: Annotated[
+        bool,
+        typer.Option("--allow-missing-items",
+                     help="Accept wide responses files without some item columns (warns)."),
+    ] = False,
+    max_file_size: Annotated[
+        float | None,
+        typer.Option("--max-file-size", metavar="MB",
+                     help="Size limit per file in MB (default $MOGNAD_MAX_FILE_MB or 512)."),
+    ] = None,
 ) -> None:
     """Validate files and add them to the study, each file all or nothing."""
     from mognad.io.ingest import ingest as run_ingest
+
+    if max_file_size is not None and max_file_size <= 0:
+        raise MognadError(f"--max-file-size takes a positive number of MB; got {max_file_size}")
 
     def show(res) -> None:
         if res.status == "added":
@@ -64,8 +77,12 @@ def ingest(
                        "0 added")
         else:
             typer.echo(f"  {res.file}: REJECTED", err=True)
+        for warning in res.warnings:
+            typer.echo(f"  warning: {warning}", err=True)
 
-    run_ingest(files, study=study, kind=kind, on_result=show)
+    run_ingest(files, study=study, kind=kind, allow_missing_items=allow_missing_items,
+               max_file_bytes=None if max_file_size is None else int(max_file_size * (1 << 20)),
+               on_result=show)
 
 
 @app.command()
@@ -123,21 +140,34 @@ def score(
     ] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    method: Annotated[
+        str, typer.Option(help="Interval: t (default; holds in small groups) or bootstrap.")
+    ] = "t",
+    ci: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
 ) -> None:
-    """Scores per organisation and round at every level, with intervals and type probabilities."""
+    """Scores per organisation and round at every level, with intervals and type probabilities.
+
+    Same files and same seed give byte-identical output in any study (the resampling does not
+    depend on pseudonyms or ingest order).
+    """
     from mognad.io.store import open_study
-    from mognad.scoring import scores_with_types
+    from mognad.scoring import RESAMPLING, scores_with_types
 
     st = open_study(study)
     extra = tuple(by or ())
     for b in extra:
         if b not in ("unit", "role"):
             raise MognadError(f"--by takes unit or role; got {b!r}")
+    if method not in ("t", "bootstrap"):
+        raise MognadError(f"--method takes t or bootstrap; got {method!r}")
     table = scores_with_types(_round_filter(st, round_), codebook=st.codebook,
-                              by=("org_id", "round", *extra), n_boot=n_boot, seed=seed)
+                              by=("org_id", "round", *extra), n_boot=n_boot, seed=seed,
+                              method=method, ci=ci)
     from mognad.io.export import export_table
 
-    export_table(table, out, format="csv", provenance=_provenance(st, n_boot=n_boot, seed=seed))
+    export_table(table, out, format="csv", provenance=_provenance(
+        st, round=round_, by=["org_id", "round", *extra], interval_method=method, ci=ci,
+        n_boot=n_boot, seed=seed, resampling=RESAMPLING))
     n_groups = len(table.drop_duplicates(["org_id", "round", *extra]))
     typer.echo(f"wrote {out}: {len(table)} rows, {n_groups} groups"
                + (" (SYNTETISKA DATA)" if st.is_synthetic else ""))
@@ -163,7 +193,11 @@ def reliability(
     round_: Annotated[int, typer.Option("--round", help="The measurement round.")],
     cfa_fit: Annotated[bool, typer.Option("--cfa/--no-cfa", help="Also fit the CFA.")] = True,
 ) -> None:
-    """Cronbach's alpha, McDonald's omega and CFA fit per category and dimension."""
+    """Alpha, omega, hierarchical omega and CFA fit per category, dimension and in total.
+
+    omega is the one-factor omega total; omega_h and omega_total_sl are psych::omega's
+    hierarchical omega and Schmid-Leiman omega total with one group factor per category.
+    """
     import pandas as pd
 
     from mognad.io.store import open_study
@@ -171,9 +205,11 @@ def reliability(
 
     st = open_study(study)
     resp = _round_filter(st, round_)
-    table = reliability_table(resp, codebook=st.codebook)
-    with pd.option_context("display.width", 140, "display.max_columns", 20):
-        typer.echo(f"Reliability, round {round_} ({st.codebook.id})")
+    table = reliability_table(resp, codebook=st.codebook,
+                              by_level=("category", "dimension", "total"))
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        typer.echo(f"Reliability, round {round_} ({st.codebook.id}; listwise complete "
+                   "respondents per scale)")
         typer.echo(table.round(3).to_string(index=False))
         if cfa_fit:
             fits = pd.concat([cfa(resp, codebook=st.codebook, model=m).to_frame().assign(model=m)
@@ -198,16 +234,19 @@ def export(
 
     st = open_study(study)
     resp = _round_filter(st, round_)
+    params = {"what": what, "round": round_}
     if what == "scores":
-        from mognad.scoring import scores_with_types
+        from mognad.scoring import DEFAULT_METHOD, RESAMPLING, scores_with_types
 
-        frame = scores_with_types(resp, codebook=st.codebook)
+        frame = scores_with_types(resp, codebook=st.codebook, n_boot=1000, seed=0)
+        params |= {"interval_method": DEFAULT_METHOD, "ci": 0.95, "n_boot": 1000, "seed": 0,
+                   "resampling": RESAMPLING}
     elif what == "responses":
         frame = export_responses_wide(resp, codebook=st.codebook)
     else:
         raise MognadError(f"--what takes scores or responses; got {what!r}")
     path = export_table(frame, out, format=fmt, codebook=st.codebook,
-                        provenance=_provenance(st, what=what, round=round_))
+                        provenance=_provenance(st, **params))
     typer.echo(f"wrote {path}: {len(frame)} rows")
 
 

@@ -75,10 +75,12 @@ def _remember(key: str, result: NationalRound) -> None:
 def cache_key(study: Study, round: int, *, n_boot: int, seed: int, peer: str) -> str:
     """The key under which a round's national results are cached."""
     from mognad import __version__
+    from mognad.scoring import DEFAULT_METHOD, RESAMPLING
 
     payload = json.dumps({
         "data": study.fingerprint, "codebook": study.codebook.fingerprint, "round": int(round),
         "n_boot": int(n_boot), "seed": int(seed), "peer": peer, "version": __version__,
+        "interval": DEFAULT_METHOD, "resampling": RESAMPLING,  # caches of other schemes go stale
     }, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
