@@ -18,6 +18,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from mognad import dios
 from mognad.errors import MognadError, ValidationError
+from mognad.io import dios as dios_format
 from mognad.io.ingest import detect_kind, ingest
 from mognad.io.store import open_study
 from mognad.scoring import score, to_long
@@ -128,7 +129,7 @@ def test_synthetic_inventory_round_trips(dios_study_path, small_data):
     assert str(stored["importance"].dtype) == "Int64"
     # unassessed quality stays missing, never 0
     assert stored["technical_quality"].isna().sum() == (raw["technical_quality"] == "").sum() > 0
-    assert not (stored[list(dios.ORDINALS)] == 0).any().any()
+    assert not (stored[list(dios_format.ORDINALS)] == 0).any().any()
 
 
 def test_reingest_adds_nothing(dios_study_path, small_data, tmp_path):
