@@ -1,18 +1,9 @@
-"""Governance and pacing: the case-study input formats and the analyses of demand and delivery.
+"""Governance and pacing: the analyses of demand for and delivery of digital development.
 
-Importing this module registers three kinds of input file with :mod:`mognad.io.ingest` (see
-``docs/case_studies.md`` for the formats, with examples):
-
-- ``budgets``: digital budget lines per organisation, year and kind (drift, förvaltning,
-  vidareutveckling, nyutveckling) with the funding model in force (central / intern prissättning);
-- ``requests``: the log of development requests (received, decided, started, delivered, status,
-  estimated cost, owner, strategic priority);
-- ``training``: a course's pre/post answers on the survey items, participants pseudonymised like
-  survey respondents.
-
-Ingest guarantees are those of the survey data: one clear message per problem (file, row,
-column, value, what is valid), all or nothing per file, identical rows already in the store are
-skipped and conflicting ones rejected.
+The input formats (``budgets``, ``requests``, ``training``) and their readers are
+:mod:`mognad.io.governance`, imported (and the kinds registered) with this module; the report
+tables, sentences and figures are :mod:`mognad.present.governance`. Analyses return numbers and
+codes, never prose.
 
 Analyses (tidy DataFrames in and out; column roles are keyword-only arguments):
 
@@ -27,7 +18,8 @@ Analyses (tidy DataFrames in and out; column roles are keyword-only arguments):
   Newey-West errors);
 - :func:`spending_shares` and :func:`spending_vs_maturity`: exploration (vidareutveckling +
   nyutveckling) versus exploitation (drift + förvaltning) over time, against peers and against
-  the DiMiOS categories innovation and effektivitet.
+  the DiMiOS categories innovation and effektivitet;
+- :func:`survival_curves`: the Kaplan-Meier step functions of a lead time, for figures.
 
 Examples
 --------
@@ -90,13 +82,10 @@ __all__ = [
     "load_requests",
     "load_training",
     "monthly_flow",
-    "plot_flow",
-    "plot_its",
-    "plot_lead_times",
-    "plot_spending",
     "share_change",
     "spending_shares",
     "spending_vs_maturity",
+    "survival_curves",
     "category_scores",
     "its_series",
 ]
@@ -582,6 +571,55 @@ def lead_time_summary(lead: pd.DataFrame, *, measure: str = "lead_time_days",
     return pd.DataFrame(rows)
 
 
+def survival_curves(lead: pd.DataFrame, *, measure: str = "lead_time_days",
+                    by: str | Sequence[str] = ("org_id", "period")) -> pd.DataFrame:
+    """Kaplan-Meier curves of a lead time: the share of requests not yet through, by days.
+
+    The step function behind :func:`lead_time_summary` (statsmodels ``SurvfuncRight``; open
+    requests censored), as tidy rows for a figure.
+
+    Returns
+    -------
+    DataFrame
+        ``by`` columns, ``days`` (0 and every day on which a request ended), ``survival`` (share
+        not yet through after that day) and ``n`` (requests in the group).
+
+    Examples
+    --------
+    Four requests ending after 10, 20 and 30 days and one still open at 40 (censored):
+
+    >>> lead = pd.DataFrame({"org_id": "0114", "period": "all",
+    ...                      "lead_time_days": [10.0, 20, 30, 40],
+    ...                      "lead_time_days_observed": [True, True, True, False]})
+    >>> survival_curves(lead)[["days", "survival"]]
+       days  survival
+    0   0.0      1.00
+    1  10.0      0.75
+    2  20.0      0.50
+    3  30.0      0.25
+    """
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    by = [by] if isinstance(by, str) else list(by)
+    _require(lead, (*by, measure, f"{measure}_observed"), "survival_curves")
+    rows = []
+    data = lead[lead[measure].notna()]
+    for key, g in data.groupby(by, sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        status = g[f"{measure}_observed"].to_numpy(bool).astype(int)
+        if not status.any():
+            continue
+        sf = SurvfuncRight(np.maximum(g[measure].to_numpy(float), 0.0), status)
+        days = np.concatenate([[0.0], np.asarray(sf.surv_times, float)])
+        surv = np.concatenate([[1.0], np.asarray(sf.surv_prob, float)])
+        part = pd.DataFrame({"days": days, "survival": surv, "n": len(g)})
+        for col, value in zip(by, key, strict=True):
+            part.insert(len(part.columns) - 3, col, value)
+        rows.append(part)
+    cols = [*by, "days", "survival", "n"]
+    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+
+
 def littles_law(requests: pd.DataFrame, *, freq: str = "YS", as_of=None,
                 tolerance: float = 0.2, max_censored: float = 0.05) -> pd.DataFrame:
     """Little's law check per organisation and period: is L = lambda W?
@@ -1045,187 +1083,8 @@ def spending_vs_maturity(shares: pd.DataFrame, scores: pd.DataFrame) -> pd.DataF
 
 
 # ============================================================================================
-# Figures (Swedish labels by default, English with lang="en")
+# Choosing the organisations of a governance report
 # ============================================================================================
-_COLOURS = ("#1f4e79", "#c0504d", "#4f8a3c", "#8064a2", "#d08c30", "#2a9d8f")
-
-
-def _style():
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)
-    return plt
-
-
-def _label(key: str, lang: str) -> str:
-    from mognad.casestudy import label
-
-    return label(key, lang)
-
-
-def _names(names: Mapping | None, orgs: Iterable[str]) -> dict:
-    names = dict(names or {})
-    return {o: names.get(o, o) for o in orgs}
-
-
-def _mark_change(ax, change) -> None:
-    if change is not None and not pd.isna(change):
-        ax.axvline(pd.Timestamp(change), color="0.3", ls="--", lw=1)
-
-
-def plot_flow(flow: pd.DataFrame, *, change_dates: Mapping | pd.Series | None = None,
-              names: Mapping | None = None, rolling: int = 3, lang: str = "sv"):
-    """Demand against delivery per organisation: monthly arrivals, starts and completions
-    (``rolling``-month means) and the queue and all open requests at month end.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One row per organisation, two panels.
-
-    Examples
-    --------
-    >>> flow = pd.DataFrame({"org_id": "0114", "month": pd.date_range("2024-01-01",
-    ...     periods=6, freq="MS"), "arrivals": 5, "starts": 4, "completions": 4,
-    ...     "queue": range(6), "backlog": range(2, 8)})
-    >>> len(plot_flow(flow).axes)
-    2
-    """
-    plt = _style()
-    orgs = sorted(flow["org_id"].unique())
-    names = _names(names, orgs)
-    change_dates = {} if change_dates is None else dict(change_dates)
-    fig, axes = plt.subplots(len(orgs), 2, figsize=(11, 3.2 * len(orgs)), squeeze=False,
-                             sharex=True)
-    for i, org in enumerate(orgs):
-        g = flow[flow["org_id"] == org].sort_values("month")
-        ax = axes[i, 0]
-        for col, colour in (("arrivals", _COLOURS[0]), ("starts", _COLOURS[2]),
-                            ("completions", _COLOURS[1])):
-            ax.plot(g["month"], g[col].rolling(rolling, min_periods=1).mean(), color=colour,
-                    label=_label(col, lang))
-        ax.set_title(names[org], loc="left", fontsize=10)
-        ax.set_ylabel("per månad" if lang == "sv" else "per month")
-        _mark_change(ax, change_dates.get(org))
-        ax = axes[i, 1]
-        ax.fill_between(g["month"], 0, g["backlog"], color=_COLOURS[0], alpha=0.15,
-                        label=_label("backlog", lang))
-        ax.plot(g["month"], g["queue"], color=_COLOURS[1], label=_label("queue", lang))
-        ax.set_ylabel("antal" if lang == "sv" else "count")
-        _mark_change(ax, change_dates.get(org))
-    axes[0, 0].legend(loc="upper right", fontsize=8, frameon=True)
-    axes[0, 1].legend(loc="upper left", fontsize=8, frameon=True)
-    fig.tight_layout()
-    return fig
-
-
-def plot_its(requests: pd.DataFrame, *, change_dates: Mapping | pd.Series,
-             outcomes: Sequence[str] = ("arrivals", "lead_time_days"),
-             names: Mapping | None = None, lang: str = "sv", **kwargs):
-    """The interrupted time series of :func:`funding_effect`: observed months, the segmented
-    fit and the counterfactual (the pre-change trend continued, dashed)."""
-    plt = _style()
-    change_dates = {o: d for o, d in dict(change_dates).items()
-                    if o in set(requests["org_id"]) and not pd.isna(d)}
-    orgs = sorted(change_dates)
-    names = _names(names, orgs)
-    fig, axes = plt.subplots(max(len(orgs), 1), len(outcomes),
-                             figsize=(5.5 * len(outcomes), 3.0 * max(len(orgs), 1)),
-                             squeeze=False)
-    for i, org in enumerate(orgs):
-        for j, outcome in enumerate(outcomes):
-            ax = axes[i, j]
-            s = its_series(requests, org_id=org, change_date=change_dates[org],
-                           outcome=outcome, **kwargs)
-            ax.plot(s["month"], s["y"], "o", ms=3, color=_COLOURS[0], alpha=0.6)
-            ax.plot(s["month"], s["fitted"], color=_COLOURS[1], lw=2)
-            post = s[s["after"]]
-            ax.plot(post["month"], post["counterfactual"], color=_COLOURS[1], ls="--", lw=1.2)
-            _mark_change(ax, change_dates[org])
-            ax.set_title(f"{names[org]}: {_label(outcome, lang)}", loc="left", fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def plot_lead_times(lead: pd.DataFrame, *, measure: str = "lead_time_days",
-                    names: Mapping | None = None, lang: str = "sv"):
-    """Kaplan-Meier curves of a lead time: the share of requests not yet through, by days,
-    before and after the change, one panel per organisation."""
-    from statsmodels.duration.survfunc import SurvfuncRight
-
-    plt = _style()
-    data = lead[lead[measure].notna()]
-    orgs = sorted(data["org_id"].unique())
-    names = _names(names, orgs)
-    fig, axes = plt.subplots(1, max(len(orgs), 1), figsize=(5.5 * max(len(orgs), 1), 3.6),
-                             squeeze=False, sharey=True)
-    for j, org in enumerate(orgs):
-        ax = axes[0, j]
-        g = data[data["org_id"] == org]
-        for k, (period, sub) in enumerate(g.groupby("period", sort=False)):
-            status = sub[f"{measure}_observed"].to_numpy(bool).astype(int)
-            if not status.any():
-                continue
-            sf = SurvfuncRight(np.maximum(sub[measure].to_numpy(float), 0), status)
-            ax.step(np.concatenate([[0], sf.surv_times]), np.concatenate([[1], sf.surv_prob]),
-                    where="post", color=_COLOURS[k % len(_COLOURS)],
-                    label=f"{_label(period, lang)} (n={len(sub)})")
-        ax.set_title(names[org], loc="left", fontsize=10)
-        ax.set_xlabel(_label(measure, lang))
-        ax.legend(fontsize=8)
-    axes[0, 0].set_ylabel("andel ej klara" if lang == "sv" else "share not yet done")
-    fig.tight_layout()
-    return fig
-
-
-def plot_spending(shares: pd.DataFrame, *, org_ids: Sequence[str] | None = None,
-                  change_dates: Mapping | pd.Series | None = None,
-                  scores: pd.DataFrame | None = None, names: Mapping | None = None,
-                  lang: str = "sv"):
-    """Development (exploration) share of digital spending by year for the organisations in
-    focus (colours) against the other organisations (grey); with ``scores``
-    (:func:`category_scores`), a second panel with the DiMiOS category scores."""
-    plt = _style()
-    focus = list(org_ids) if org_ids is not None else sorted(shares["org_id"].unique())
-    names = _names(names, shares["org_id"].unique())
-    change_dates = {} if change_dates is None else dict(change_dates)
-    ncol = 2 if scores is not None and len(scores) else 1
-    fig, axes = plt.subplots(1, ncol, figsize=(5.8 * ncol, 3.8), squeeze=False)
-    ax = axes[0, 0]
-    for org, g in shares.groupby("org_id"):
-        if org in focus:
-            continue
-        ax.plot(g["year"], 100 * g["exploration_share"], color="0.7", lw=1,
-                label=f"{names[org]}")
-    for k, org in enumerate(focus):
-        g = shares[shares["org_id"] == org]
-        ax.plot(g["year"], 100 * g["exploration_share"], "o-", color=_COLOURS[k],
-                label=names[org])
-        if org in change_dates:
-            ax.axvline(pd.Timestamp(change_dates[org]).year - 0.5, color=_COLOURS[k], ls="--",
-                       lw=1)
-    ax.set_ylabel(_label("exploration_share", lang) + " (%)")
-    ax.set_xlabel(_label("year", lang))
-    ax.legend(fontsize=8)
-    if ncol == 2:
-        ax = axes[0, 1]
-        for k, org in enumerate(focus):
-            for name, ls in (("innovation", "-"), ("effektivitet", ":")):
-                g = scores[(scores["org_id"] == org) & (scores["name"] == name)]
-                if not len(g):
-                    continue
-                ax.errorbar(g["round"] + (0.08 * k), g["score_pct"],
-                            yerr=[g["score_pct"] - g["ci_low"], g["ci_high"] - g["score_pct"]],
-                            fmt="o", ls=ls, color=_COLOURS[k], capsize=2,
-                            label=f"{names[org]}: {_label(name + '_pct', lang)}")
-        ax.set_ylabel("%")
-        ax.set_xlabel(_label("round", lang))
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
 def governance_orgs(study, org_ids: Sequence[str] = (), *, requests: pd.DataFrame | None = None,
                     changes: pd.Series | None = None) -> list[str]:
     """The organisations a governance report compares.
