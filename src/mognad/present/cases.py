@@ -377,7 +377,7 @@ def budget_figure(trend: Mapping, *, first_year: int, name: str = "", lang: str 
     """Digital spending per year (stacked bars, mnkr) and the development share (line)."""
     t = trend["table"]
     with plot_style():
-        fig, ax = axes(ax, figsize=(7.4, 3.4))
+        fig, ax = axes(ax, figsize=(7.4, 3.0))
         ax.bar(t["year"], t["exploitation_sek"] / 1e6, color=PEER,
                label=text("cases.tr.exploitation", lang))
         ax.bar(t["year"], t["exploration_sek"] / 1e6, bottom=t["exploitation_sek"] / 1e6,

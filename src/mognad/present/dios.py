@@ -420,7 +420,7 @@ def plot_concentration(vc: pd.DataFrame, *, ax=None, lang: str = "sv"):
 
     d = vc.sort_values("hhi", ascending=False).reset_index(drop=True)
     with plot_style():
-        fig, ax = axes(ax, figsize=(7.4, 0.36 * max(len(d), 4) + 1.2))
+        fig, ax = axes(ax, figsize=(7.4, 0.26 * max(len(d), 4) + 0.9))
         y = np.arange(len(d))
         ax.barh(y, d["hhi"], color=[ACCENT if h > 2500 else SERIES[1] if h > 1500 else SERIES[0]
                                     for h in d["hhi"]])

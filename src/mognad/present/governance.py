@@ -235,7 +235,7 @@ def flow_figure(flow: pd.DataFrame, *, names: Mapping, changes: Mapping | None =
     orgs = list(dict.fromkeys(flow["org_id"]))
     changes = {} if changes is None else dict(changes)
     with plot_style():
-        fig, grid = plt.subplots(len(orgs), 2, figsize=(7.4, 1.8 * len(orgs) + 0.5),
+        fig, grid = plt.subplots(len(orgs), 2, figsize=(7.4, 1.6 * len(orgs) + 0.45),
                                  squeeze=False, sharex=True)
         for i, org in enumerate(orgs):
             g = flow[flow["org_id"] == org].sort_values("month")
@@ -260,7 +260,7 @@ def flow_figure(flow: pd.DataFrame, *, names: Mapping, changes: Mapping | None =
         h1, l1 = grid[0, 1].get_legend_handles_labels()
         fig.legend(h0 + h1, l0 + l1, loc="upper center", ncol=5, fontsize=7,
                    bbox_to_anchor=(0.5, 1.0))
-        fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (1.8 * len(orgs) + 0.5)))
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / (1.6 * len(orgs) + 0.45)))
     return fig
 
 

@@ -130,7 +130,8 @@ div.mognad-landscape { page: wide; }
   table.mognad th, table.mognad td { padding: 2px 5px; }
   div.mognad-table table.mognad th, div.mognad-table table.mognad td { padding: 2px 5px; }
   /* JupyterLab keeps every output on one page; a long table may run on to the next */
-  .jp-OutputArea-child:has(div.mognad-table) { break-inside: auto; page-break-inside: auto; }
+  .jp-OutputArea-child:has(div.mognad-table:not(.mognad-keep)) {
+    break-inside: auto; page-break-inside: auto; }
 }
 """
 

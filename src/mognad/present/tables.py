@@ -134,6 +134,10 @@ def code_label(field: str, value, lang: str = "sv") -> str:
     return text(key, lang) if has(key, lang) else ("" if value is None else str(value))
 
 
+#: Tables of at most this many rows are kept on one page when printed (longer ones may run on).
+KEEP_ROWS = 15
+
+
 class Table:
     """A rendered report table (displays as HTML in a notebook; ``str()`` gives the HTML)."""
 
@@ -223,7 +227,8 @@ def table(frame: pd.DataFrame, columns: Iterable, *, lang: str = "sv", caption: 
     html = f'<table class="{classes}">{"".join(parts)}</table>'
     if notes:
         html += f'<p class="mognad-note">{" ".join(notes)}</p>'
-    wrapper = "mognad-table" + (" mognad-landscape" if wide == "landscape" else "")
+    wrapper = "mognad-table" + (" mognad-landscape" if wide == "landscape" else "") + (
+        " mognad-keep" if len(frame) <= KEEP_ROWS else "")
     return Table(f'<div class="{wrapper}">{html}</div>')
 
 
