@@ -182,9 +182,11 @@ def test_more_column_kinds():
     assert f">1{NB}235{NB}tkr<" in html and ">ja<" in html and ">nej<" in html
     assert '<td class="num">12,5\u00a0%</td>' in html                # formatted: as a number
     assert "uppgift saknas" in html                                   # the dash is explained
-    assert 'class="mognad-table mognad-landscape"' in str(
+    assert 'class="mognad-table mognad-landscape mognad-keep"' in str(
         table(frame, [("time", "x")], wide="landscape"))
     assert "mognad-landscape" not in str(table(frame, [("time", "x")], wide=True))
+    long = pd.concat([frame] * 10)          # 20 rows may run on to the next page
+    assert 'class="mognad-table"' in str(table(long, [("time", "x")]))
 
 
 def test_report_css_prints_wide_tables_landscape_and_keeps_headings():
