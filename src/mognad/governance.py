@@ -502,6 +502,22 @@ def lead_times(requests: pd.DataFrame, *, as_of=None,
     return out
 
 
+
+def _km_fits(lead: pd.DataFrame, measure: str, by, what: str, *, sort: bool):
+    """Per group of *lead*: ``(keys, time, status, SurvfuncRight or None)`` for *measure*
+    (requests still open are censored; ``None`` when nothing has ended in the group)."""
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    by = [by] if isinstance(by, str) else list(by)
+    _require(lead, (*by, measure, f"{measure}_observed"), what)
+    data = lead[lead[measure].notna()]
+    for key, g in data.groupby(by, sort=sort, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        time = g[measure].to_numpy(float)
+        status = g[f"{measure}_observed"].to_numpy(bool).astype(int)
+        sf = SurvfuncRight(np.maximum(time, 0.0), status) if status.any() else None
+        yield dict(zip(by, key, strict=True)), time, status, sf
+
 def lead_time_summary(lead: pd.DataFrame, *, measure: str = "lead_time_days",
                       by: str | Sequence[str] = ("org_id", "period"),
                       quantiles: Sequence[float] = (0.5, 0.75, 0.9),
@@ -539,22 +555,13 @@ def lead_time_summary(lead: pd.DataFrame, *, measure: str = "lead_time_days",
        n  n_censored   q50
     0  5           1  30.0
     """
-    from statsmodels.duration.survfunc import SurvfuncRight
-
     if measure not in (*MEASURES, "open_days"):
         raise MognadError(f"measure must be one of {[*MEASURES, 'open_days']}; got {measure!r}")
-    by = [by] if isinstance(by, str) else list(by)
-    _require(lead, (*by, measure, f"{measure}_observed"), "lead_time_summary")
     rows = []
-    data = lead[lead[measure].notna()]
-    for key, g in data.groupby(by, sort=True, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        time = g[measure].to_numpy(float)
-        status = g[f"{measure}_observed"].to_numpy(bool).astype(int)
-        row = dict(zip(by, key, strict=True)) | {
-            "measure": measure, "n": len(g), "n_censored": int((status == 0).sum()),
+    for keys, time, status, sf in _km_fits(lead, measure, by, "lead_time_summary", sort=True):
+        row = keys | {
+            "measure": measure, "n": len(time), "n_censored": int((status == 0).sum()),
             "mean_observed": float(time[status == 1].mean()) if status.any() else np.nan}
-        sf = SurvfuncRight(np.maximum(time, 0.0), status) if status.any() else None
         for q in quantiles:
             name = f"q{round(q * 100)}"
             val = lo = hi = np.nan
@@ -598,24 +605,14 @@ def survival_curves(lead: pd.DataFrame, *, measure: str = "lead_time_days",
     2  20.0      0.50
     3  30.0      0.25
     """
-    from statsmodels.duration.survfunc import SurvfuncRight
-
     by = [by] if isinstance(by, str) else list(by)
-    _require(lead, (*by, measure, f"{measure}_observed"), "survival_curves")
     rows = []
-    data = lead[lead[measure].notna()]
-    for key, g in data.groupby(by, sort=False, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        status = g[f"{measure}_observed"].to_numpy(bool).astype(int)
-        if not status.any():
+    for keys, time, _status, sf in _km_fits(lead, measure, by, "survival_curves", sort=False):
+        if sf is None:
             continue
-        sf = SurvfuncRight(np.maximum(g[measure].to_numpy(float), 0.0), status)
         days = np.concatenate([[0.0], np.asarray(sf.surv_times, float)])
         surv = np.concatenate([[1.0], np.asarray(sf.surv_prob, float)])
-        part = pd.DataFrame({"days": days, "survival": surv, "n": len(g)})
-        for col, value in zip(by, key, strict=True):
-            part.insert(len(part.columns) - 3, col, value)
-        rows.append(part)
+        rows.append(pd.DataFrame({**keys, "days": days, "survival": surv, "n": len(time)}))
     cols = [*by, "days", "survival", "n"]
     return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
 

@@ -40,7 +40,9 @@ __all__ = [
     "load_systems",
     "ordinal_one",
     "ownership_one",
+    "parse_number",
     "parse_series",
+    "rename_columns",
     "yes_no_one",
 ]
 
@@ -134,8 +136,15 @@ def _norm(text: Any) -> str:
     return str(text).strip().casefold()
 
 
-def _parse_number(text: Any) -> float | None:
-    """A number written the Swedish or the English way: ``633 000``, ``1,5``, ``12000 kr``."""
+def parse_number(text: Any) -> float | None:
+    """A number written the Swedish or the English way: ``633 000``, ``1,5``, ``12000 kr``
+    (``None`` when it is none).
+
+    Examples
+    --------
+    >>> parse_number("1 200 000"), parse_number("1,5"), parse_number("12000 kr"), parse_number("x")
+    (1200000.0, 1.5, 12000.0, None)
+    """
     t = _norm(text)
     for junk in (" ", "\u00a0", "\u202f", "\u2009"):
         t = t.replace(junk, "")
@@ -153,7 +162,7 @@ def ordinal_one(text: Any) -> tuple[float, str]:
     t = _norm(text)
     if t in _MISSING_TEXT:
         return np.nan, ""
-    x = _parse_number(t)
+    x = parse_number(t)
     if x is None:
         return np.nan, f"not a rating; valid: {_VALID['ordinal']}"
     if x == 0:
@@ -251,19 +260,38 @@ def _canonical_rows(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame
     return out
 
 
-def _validate_systems(frame: pd.DataFrame, study, codebook, problems) -> dict[str, pd.DataFrame]:
-    """Validate a DIOS inventory file; return ``{"systems": rows to add}`` (see docs/dios.md)."""
-    from mognad.io.ingest import check_orgs, clean_str
+def rename_columns(frame: pd.DataFrame, lookup: Mapping[str, str], problems) -> pd.DataFrame:
+    """Other spellings of column names to the canonical ones (*lookup*), in place; a column that
+    appears twice after the mapping is a problem (raised at once: nothing else can be checked).
 
-    # --- columns: other spellings, duplicates, unknown and missing columns
-    renamed = {c: _canonical_dios(c) for c in frame.columns if c != "_row"}
-    frame = frame.rename(columns=renamed)
+    Examples
+    --------
+    >>> from mognad.io.ingest import Problems
+    >>> frame = pd.DataFrame(columns=["_row", "systemnamn", "year"])
+    >>> list(rename_columns(frame, {"systemnamn": "system_name"}, Problems("x.csv")).columns)
+    ['_row', 'system_name', 'year']
+    >>> rename_columns(frame, {"year": "system_name"}, Problems("x.csv"))
+    Traceback (most recent call last):
+    mognad.errors.ValidationError: x.csv: rejected, 1 problem(s); nothing was ingested
+      x.csv, row 1: column(s) system_name appear twice (after mapping other spellings to the canonical names)
+    """
+    frame.columns = [lookup.get(c, c) if c != "_row" else c for c in frame.columns]
     names = [c for c in frame.columns if c != "_row"]
     dup = sorted({c for c in names if names.count(c) > 1})
     if dup:
         problems.add([1], None, [None], f"column(s) {', '.join(dup)} appear twice (after mapping "
                                         "other spellings to the canonical names)")
         problems.raise_if_any()
+    return frame
+
+
+def _validate_systems(frame: pd.DataFrame, study, codebook, problems) -> dict[str, pd.DataFrame]:
+    """Validate a DIOS inventory file; return ``{"systems": rows to add}`` (see docs/dios.md)."""
+    from mognad.io.ingest import check_orgs, clean_str
+
+    # --- columns: other spellings, duplicates, unknown and missing columns
+    frame = rename_columns(frame, _DIOS_LOOKUP, problems)
+    names = [c for c in frame.columns if c != "_row"]
     unknown = [c for c in names if c not in SYSTEM_COLUMNS]
     for c in unknown:
         problems.add([1], c, [c], "unknown column for a systems file; valid columns: "
@@ -371,7 +399,7 @@ def _whole(text: Any, low: float, high: float) -> tuple[float, str]:
     t = _norm(text)
     if t in _MISSING_TEXT:
         return np.nan, ""
-    x = _parse_number(t)
+    x = parse_number(t)
     if x is None or x != math.floor(x) or not low <= x <= high:
         return np.nan, "bad"
     return float(x), ""
@@ -381,7 +409,7 @@ def amount_one(text: Any) -> tuple[float, str]:
     t = _norm(text)
     if t in _MISSING_TEXT:
         return np.nan, ""
-    x = _parse_number(t)
+    x = parse_number(t)
     if x is None or x < 0:
         return np.nan, ("must be an amount in SEK (a number >= 0; spaces as thousands separators "
                         "and a decimal comma are fine)")

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from mognad.errors import MognadError
+from mognad.io.dios import parse_number, rename_columns
 
 __all__ = [
     "BUDGET_KINDS",
@@ -190,18 +191,6 @@ def _code_parser(aliases: Mapping[str, set[str]]):
     return lambda value: lookup.get(_fold(value))
 
 
-def _parse_number(value: Any) -> float | None:
-    t = str(value).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
-    t = re.sub(r"(?i)(kr|sek)$", "", t)
-    if t.count(",") == 1 and "." not in t:
-        t = t.replace(",", ".")
-    try:
-        x = float(t)
-    except ValueError:
-        return None
-    return x if math.isfinite(x) else None
-
-
 def _parse_column(frame: pd.DataFrame, column: str, parse, expected: str, problems) -> pd.Series:
     """Parse each distinct text of a column once; report the rows whose text does not parse.
 
@@ -232,14 +221,14 @@ def _parse_date(value: Any):
 
 
 def _parse_year(value: Any):
-    x = _parse_number(value)
+    x = parse_number(value)
     if x is None or x != math.floor(x) or not YEAR_RANGE[0] <= x <= YEAR_RANGE[1]:
         return None
     return int(x)
 
 
 def _parse_amount(value: Any):
-    x = _parse_number(value)
+    x = parse_number(value)
     return None if x is None or x < 0 else x
 
 
@@ -252,13 +241,7 @@ def _parse_yes_no(value: Any):
 # Validators (one per kind); each returns {table: rows to insert}
 # ============================================================================================
 def _canonical_columns(frame: pd.DataFrame, kind: str, problems) -> None:
-    frame.columns = [_LOOKUP[kind].get(c, c) if c != "_row" else c for c in frame.columns]
-    names = [c for c in frame.columns if c != "_row"]
-    dup = sorted({c for c in names if names.count(c) > 1})
-    if dup:
-        problems.add([1], None, [None], f"column(s) {', '.join(dup)} appear twice (after mapping "
-                                        "other spellings to the canonical names)")
-        problems.raise_if_any()
+    rename_columns(frame, _LOOKUP[kind], problems)
 
 
 def _check_columns(frame: pd.DataFrame, kind: str, problems, *, extra: Iterable[str] = ()
@@ -518,7 +501,7 @@ def _validate_training(frame: pd.DataFrame, study, codebook, problems) -> dict:
         t = str(text).strip().casefold()
         if t in dk_text:
             return -1, ""
-        x = _parse_number(t)
+        x = parse_number(t)
         if x is None:
             return -1, f"not a number; valid: {valid}"
         if x in dk_codes:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from mognad.present import numbers as fmt
 from mognad.present.catalogue import has, text
-from mognad.present.markup import Safe, banner_html, escape_md, md_inline
+from mognad.present.markup import Safe, escape_md, md_inline, synthetic_banner
 from mognad.present.style import ACCENT, OWN, PEER, REPORT_CSS, SERIES, axes, plain, plot_style
 from mognad.present.tables import Col, Table, table
 
@@ -57,9 +57,7 @@ def page_start(study, lang: str = "sv"):
     """
     from IPython.display import HTML
 
-    synthetic = study if isinstance(study, bool) else bool(getattr(study, "is_synthetic", False))
-    fmt.check_lang(lang)
-    return HTML(f"<style>{REPORT_CSS}</style>" + (banner_html(lang) if synthetic else ""))
+    return HTML(f"<style>{REPORT_CSS}</style>" + synthetic_banner(study, fmt.check_lang(lang)).data)
 
 
 def markdown(*parts) -> object:
