@@ -129,6 +129,10 @@ div.mognad-landscape { page: wide; }
   table.mognad.mognad-wide { font-size: 7.5pt; }
   table.mognad th, table.mognad td { padding: 2px 5px; }
   div.mognad-table table.mognad th, div.mognad-table table.mognad td { padding: 2px 5px; }
+  /* JupyterLab lays each output out as a table, and Chromium ignores break-after on it: as
+     blocks (the empty prompt hidden), a heading can be kept with its figure */
+  .jp-OutputArea-child { display: block; }
+  .jp-OutputArea-child > .jp-OutputPrompt { display: none; }
   /* JupyterLab keeps every output on one page; a long table may run on to the next */
   .jp-OutputArea-child:has(div.mognad-table:not(.mognad-keep)) {
     break-inside: auto; page-break-inside: auto; }
