@@ -103,6 +103,53 @@ def figure(fig):
     return fig
 
 
+def figure_html(fig, *, dpi: int = 150) -> str:
+    """A figure as an ``<img>`` with the PNG inline (a data URI), shown at the size a notebook
+    would show it (100 dpi) and printed sharper (*dpi*)."""
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    data = buf.getvalue()
+    width = int.from_bytes(data[16:20], "big") * 100 // dpi
+    b64 = base64.b64encode(data).decode("ascii")
+    return (f'<img class="mognad-figure" style="width:{width}px" alt="" '
+            f'src="data:image/png;base64,{b64}">')
+
+
+def lead(*parts):
+    """One output holding a section's heading and text and its first figure or table, so that
+    print never separates them (each output stays on one page).
+
+    *parts* are safe Markdown (:func:`mognad.present.markup.md_inline`, :func:`bullets`; data in
+    it is already escaped), Matplotlib figures (closed here) and rendered tables, in order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from mognad.present.tables import table
+    >>> out = lead(md_inline("gov.flow"), table(pd.DataFrame({"a": ["<b>"]}), [("a", "A")]))
+    >>> html = out.data
+    >>> "<h2>Efterfrågan och leverans</h2>" in html, "&lt;b&gt;" in html, "<b>" in html
+    (True, True, False)
+    """
+    import mistune
+    from IPython.display import HTML
+
+    out = []
+    for part in parts:
+        if part is None or (isinstance(part, str) and not part):
+            continue
+        if isinstance(part, Table):
+            out.append(str(part))
+        elif hasattr(part, "savefig"):
+            out.append(figure_html(figure(part)))
+        else:
+            out.append(mistune.html(str(part) if isinstance(part, Safe) else escape_md(part)))
+    return HTML('<div class="mognad-lead">' + "\n".join(out) + "</div>")
+
+
 def bullets(items: Iterable) -> Safe:
     """A Markdown list of safe items (data-derived items are escaped).
 
@@ -177,10 +224,10 @@ def environment(lang: str = "sv") -> Table:
 
 def footer(study, lang: str = "sv") -> tuple:
     """The end of every case-study report: fingerprint and codebook, the files, the versions
-    (three outputs for ``display(*footer(study, lang))``)."""
-    head = markdown(md_inline("cases.footer", lang, fingerprint=study.fingerprint,
-                              codebook=f"{study.codebook.id} ({study.codebook.fingerprint[:12]})"))
-    return head, provenance_table(study, lang), environment(lang)
+    (outputs for ``display(*footer(study, lang))``)."""
+    head = md_inline("cases.footer", lang, fingerprint=study.fingerprint,
+                     codebook=f"{study.codebook.id} ({study.codebook.fingerprint[:12]})")
+    return lead(head, provenance_table(study, lang)), environment(lang)
 
 
 def show(frame: pd.DataFrame, columns: Sequence[str] | None = None, *, lang: str = "sv",
@@ -312,7 +359,7 @@ def trajectory_figure(trajectory: pd.DataFrame, *, codebook=None, first_round: i
     ncol = min(3, max(len(names), 1))
     nrow = max(math.ceil(len(names) / ncol), 1)
     with plot_style():
-        fig, grid = plt.subplots(nrow, ncol, figsize=(7.4, 2.1 * nrow + 0.5), squeeze=False,
+        fig, grid = plt.subplots(nrow, ncol, figsize=(7.4, 1.8 * nrow + 0.45), squeeze=False,
                                  sharey=True)
         for k, nm in enumerate(names):
             ax = grid[k // ncol, k % ncol]
@@ -375,7 +422,7 @@ def budget_figure(trend: Mapping, *, first_year: int, name: str = "", lang: str 
     """Digital spending per year (stacked bars, mnkr) and the development share (line)."""
     t = trend["table"]
     with plot_style():
-        fig, ax = axes(ax, figsize=(7.4, 3.0))
+        fig, ax = axes(ax, figsize=(7.4, 2.7))
         ax.bar(t["year"], t["exploitation_sek"] / 1e6, color=PEER,
                label=text("cases.tr.exploitation", lang))
         ax.bar(t["year"], t["exploration_sek"] / 1e6, bottom=t["exploitation_sek"] / 1e6,
@@ -410,14 +457,15 @@ def budget_table(trend: Mapping, lang: str = "sv") -> Table:
                                    "share")], lang=lang)
 
 
-def resources_text(trend: Mapping | None, *, name: str, first_year: int, lang: str = "sv"):
+def resources_text(trend: Mapping | None, *, name: str, first_year: int, lang: str = "sv"
+                   ) -> Safe:
     """The section on resources: the step with its interval in words, or that there are no
     budget data for the organisation."""
     if trend is None:
-        return markdown(md_inline("cases.tr.resources_missing", lang, name=name))
+        return md_inline("cases.tr.resources_missing", lang, name=name)
     verdict = text("cases.tr.step_clear" if clear(trend["step_ci_low"], trend["step_ci_high"],
                                                   null=1.0) else "cases.tr.step_unclear", lang)
-    return markdown(md_inline(
+    return (md_inline(
         "cases.tr.resources", lang, first_year=fmt.year(first_year),
         step=fmt.number(trend["step"], 2, lang), lo=fmt.number(trend["step_ci_low"], 2, lang),
         hi=fmt.number(trend["step_ci_high"], 2, lang), verdict=verdict,
@@ -432,7 +480,7 @@ def initiatives_figure(shares: pd.DataFrame, *, lang: str = "sv"):
 
     measures = list(dict.fromkeys(shares["measure"]))
     with plot_style():
-        fig, grid = plt.subplots(1, max(len(measures), 1), figsize=(7.4, 3.0), squeeze=False,
+        fig, grid = plt.subplots(1, max(len(measures), 1), figsize=(7.4, 2.6), squeeze=False,
                                  sharey=True)
         for j, m in enumerate(measures):
             ax = grid[0, j]
@@ -498,7 +546,7 @@ def training_figure(effects: pd.DataFrame, *, codebook=None, lang: str = "sv", a
     rows = _with_labels(effects, codebook, lang).reset_index(drop=True)
     y = np.arange(len(rows))[::-1]
     with plot_style():
-        fig, ax = axes(ax, figsize=(7.0, 0.3 * len(rows) + 0.9))
+        fig, ax = axes(ax, figsize=(7.0, 0.26 * len(rows) + 0.8))
         colours = [OWN if lv in ("total", "dimension") else SERIES[5] for lv in rows["level"]]
         ax.hlines(y, rows[c["low"]], rows[c["high"]], color=colours, lw=3, alpha=0.6)
         ax.scatter(rows[c["change"]], y, color=colours, zorder=3)
@@ -547,6 +595,7 @@ def challenges_table(challenges: pd.DataFrame, lang: str = "sv") -> Table:
 
 
 __all__ = ["EVENT_EFFECT", "TRAINING", "budget_figure", "case_reports", "challenges_section",
+           "figure_html", "lead",
            "effect_section", "figure", "function_section", "initiatives_section",
            "items_section", "resources_section", "title", "training_header",
            "training_section", "trajectory_section", "transformation_header", "budget_table", "bullets",
@@ -572,30 +621,30 @@ def transformation_header(case, lang: str = "sv") -> list:
 def trajectory_section(case, lang: str = "sv") -> list:
     """The categories around the event against the comparison organisations."""
     cb = case.study.codebook
-    return [markdown(md_inline("cases.tr.trajectory", lang,
-                               comparison=comparison_label(case.comparison, lang),
-                               n_comp=fmt.integer(case.n_comparison, lang),
-                               first_round=fmt.year(case.first_round))),
-            figure(trajectory_figure(case.trajectory, codebook=cb, first_round=case.first_round,
-                                     name=case.name, lang=lang))]
+    return [lead(md_inline("cases.tr.trajectory", lang,
+                           comparison=comparison_label(case.comparison, lang),
+                           n_comp=fmt.integer(case.n_comparison, lang),
+                           first_round=fmt.year(case.first_round)),
+                 trajectory_figure(case.trajectory, codebook=cb, first_round=case.first_round,
+                                   name=case.name, lang=lang))]
 
 
 def effect_section(case, lang: str = "sv") -> list:
     """The difference in differences: the categories in words, every score in the table."""
     cb = case.study.codebook
     cats = case.effect[case.effect["level"] == "category"]
-    return [markdown(md_inline("cases.tr.effect", lang, first_round=fmt.year(case.first_round)),
-                     effect_sentences(cats, codebook=cb, lang=lang)),
-            effect_table(case.effect, codebook=cb, lang=lang)]
+    return [lead(md_inline("cases.tr.effect", lang, first_round=fmt.year(case.first_round)),
+                 effect_sentences(cats, codebook=cb, lang=lang),
+                 effect_table(case.effect, codebook=cb, lang=lang))]
 
 
 def resources_section(case, lang: str = "sv") -> list:
     """Resources over time, from the organisation's own budget lines only."""
-    out = [resources_text(case.trend, name=case.name, first_year=case.first_round, lang=lang)]
-    if case.trend is not None:
-        out += [figure(budget_figure(case.trend, first_year=case.first_round, lang=lang)),
-                budget_table(case.trend, lang)]
-    return out
+    words = resources_text(case.trend, name=case.name, first_year=case.first_round, lang=lang)
+    if case.trend is None:
+        return [markdown(words)]
+    return [lead(words, budget_figure(case.trend, first_year=case.first_round, lang=lang)),
+            budget_table(case.trend, lang)]
 
 
 def initiatives_section(case, lang: str = "sv") -> list:
@@ -603,8 +652,8 @@ def initiatives_section(case, lang: str = "sv") -> list:
     sentence that it has none (other organisations' data are never shown instead)."""
     if not len(case.shares):
         return [markdown(md_inline("cases.tr.initiatives_missing", lang, name=case.name))]
-    return [markdown(md_inline("cases.tr.initiatives", lang)),
-            figure(initiatives_figure(case.shares, lang=lang)),
+    return [lead(md_inline("cases.tr.initiatives", lang),
+                 initiatives_figure(case.shares, lang=lang)),
             initiatives_table(case.shares, lang)]
 
 
@@ -625,10 +674,9 @@ def training_section(case, lang: str = "sv") -> list:
     """The change before–after: the total and dimensions in words, figure, table."""
     cb = case.study.codebook
     main = case.main
-    return [markdown(md_inline("cases.trn.effects", lang),
-                     training_sentences(main[main["level"] != "category"], codebook=cb,
-                                        lang=lang)),
-            figure(training_figure(main, codebook=cb, lang=lang)),
+    return [lead(md_inline("cases.trn.effects", lang),
+                 training_sentences(main[main["level"] != "category"], codebook=cb, lang=lang),
+                 training_figure(main, codebook=cb, lang=lang)),
             training_table(main, codebook=cb, lang=lang)]
 
 
@@ -636,23 +684,22 @@ def function_section(case, lang: str = "sv") -> list:
     """The change by merged function, under disclosure control."""
     groups = sorted(set(case.groups.values()))
     n_hidden = int(case.by_function.attrs.get("n_hidden", 0))
-    return [markdown(md_inline("cases.trn.function", lang, groups=join_names(groups, lang),
-                               k=fmt.integer(case.k_min, lang)),
-                     md_inline("cases.trn.function_hidden", lang, n=fmt.integer(n_hidden, lang))
-                     if n_hidden else ""),
-            function_table(case.by_function, codebook=case.study.codebook, lang=lang)]
+    return [lead(md_inline("cases.trn.function", lang, groups=join_names(groups, lang),
+                           k=fmt.integer(case.k_min, lang)),
+                 md_inline("cases.trn.function_hidden", lang, n=fmt.integer(n_hidden, lang))
+                 if n_hidden else "",
+                 function_table(case.by_function, codebook=case.study.codebook, lang=lang))]
 
 
 def items_section(case, lang: str = "sv", n: int = 8) -> list:
     """The statements that changed most."""
-    return [markdown(md_inline("cases.trn.items", lang, n=fmt.integer(n, lang))),
-            items_table(case.effects, codebook=case.study.codebook, n=n, lang=lang)]
+    return [lead(md_inline("cases.trn.items", lang, n=fmt.integer(n, lang)),
+                 items_table(case.effects, codebook=case.study.codebook, n=n, lang=lang))]
 
 
 def challenges_section(case, lang: str = "sv") -> list:
     """The course's four challenges as qualitative outcomes."""
-    return [markdown(md_inline("cases.trn.challenges", lang)),
-            challenges_table(case.challenges, lang)]
+    return [lead(md_inline("cases.trn.challenges", lang), challenges_table(case.challenges, lang))]
 
 
 # ============================================================================================

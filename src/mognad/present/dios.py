@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mognad.present import numbers as fmt
-from mognad.present.cases import bullets, clear, figure, join_names, markdown, page_start, title
+from mognad.present.cases import bullets, clear, join_names, lead, markdown, page_start, title
 from mognad.present.catalogue import text
 from mognad.present.markup import Safe, md_inline
 from mognad.present.style import ACCENT, OWN, PEER, SERIES, axes, plain, plot_style
@@ -328,7 +328,7 @@ def plot_portfolio(port: pd.DataFrame, *, ax=None, lang: str = "sv",
     else:
         s = np.full(len(placed), 60.0)
     with plot_style():
-        fig, ax = axes(ax, figsize=(6.2, 5.1))
+        fig, ax = axes(ax, figsize=(5.8, 4.6))
         for action in TIME_ORDER[:4]:
             m = (placed["time"] == action).to_numpy()
             if m.any():
@@ -384,7 +384,7 @@ def plot_compliance(comp: pd.DataFrame, *, groups: Sequence[tuple[str, str]], ax
     colours = [OWN, PEER, SERIES[1], SERIES[2]]
     h = 0.8 / max(len(groups), 1)
     with plot_style():
-        fig, ax = axes(ax, figsize=(7.2, 0.3 * len(reqs) * max(len(groups), 1) + 1.3))
+        fig, ax = axes(ax, figsize=(7.2, 0.25 * len(reqs) * max(len(groups), 1) + 1.1))
         for j, (code, name) in enumerate(groups):
             sub = comp[comp["group"] == code].set_index("requirement").reindex(reqs)
             pos = np.arange(len(reqs)) + (j - (len(groups) - 1) / 2) * h
@@ -447,7 +447,7 @@ def plot_legacy_link(link, *, ax=None, lang: str = "sv", ci: float = 0.95):
     x = d[link.measure].to_numpy(float)
     y = d["score_pct"].to_numpy(float)
     with plot_style():
-        fig, ax = axes(ax, figsize=(6.2, 3.9))
+        fig, ax = axes(ax, figsize=(5.8, 3.6))
         if {"ci_low", "ci_high"} <= set(d.columns):
             err = np.vstack([y - d["ci_low"].to_numpy(float), d["ci_high"].to_numpy(float) - y])
             err = np.where(np.isfinite(err), np.maximum(err, 0), 0)
@@ -492,28 +492,28 @@ def organisation_header(report, lang: str = "sv") -> list:
 def portfolio_section(report, lang: str = "sv") -> list:
     """The TIME portfolio: text, figure and the summary per action."""
     thr = report.thresholds
-    return [markdown(md_inline("dios.portfolio", lang, thr_i=_thr(thr["importance"]),
-                               thr_q=_thr(thr["quality"]))),
-            figure(plot_portfolio(report.portfolio, lang=lang, thresholds=thr)),
+    return [lead(md_inline("dios.portfolio", lang, thr_i=_thr(thr["importance"]),
+                           thr_q=_thr(thr["quality"])),
+                 plot_portfolio(report.portfolio, lang=lang, thresholds=thr)),
             time_table(report.time_summary, lang)]
 
 
 def decommissioning_section(report, lang: str = "sv") -> list:
     """Freed cost per scenario and the candidates of the widest scenario."""
     widest = report.candidates[report.candidates["scenario"] == "all"]
-    out = [markdown(md_inline("dios.decommissioning", lang,
-                              repl=fmt.share(report.replacement_share, 0, lang))),
-           freed_table(report.freed, lang)]
+    out = [lead(md_inline("dios.decommissioning", lang,
+                          repl=fmt.share(report.replacement_share, 0, lang)),
+                freed_table(report.freed, lang))]
     if len(widest):
-        out.append(markdown(md_inline("dios.candidates", lang)))
+        return [*out, lead(md_inline("dios.candidates", lang), candidates_table(widest, lang))]
     return [*out, candidates_table(widest, lang)]
 
 
 def compliance_section(report, lang: str = "sv") -> list:
     """Must-requirements against the other organisations: text, figure, sentences, table."""
     groups = [("own", report.name), ("others", text("dios.others", lang))]
-    return [markdown(md_inline("dios.compliance", lang, year=fmt.year(report.year))),
-            figure(plot_compliance(report.compliance, groups=groups, lang=lang)),
+    return [lead(md_inline("dios.compliance", lang, year=fmt.year(report.year)),
+                 plot_compliance(report.compliance, groups=groups, lang=lang)),
             markdown(compliance_sentences(report.versus, lang)),
             compliance_table(report.versus, lang)]
 
@@ -521,15 +521,15 @@ def compliance_section(report, lang: str = "sv") -> list:
 def peers_section(report, lang: str = "sv") -> list:
     """The legacy index and its parts against the other organisations."""
     n = int(report.peers["n_peers"].max()) if len(report.peers) else 0
-    return [markdown(md_inline("dios.peers", lang, old=fmt.integer(report.old, lang),
-                               n=fmt.integer(n, lang))),
-            peers_table(report.peers, lang)]
+    return [lead(md_inline("dios.peers", lang, old=fmt.integer(report.old, lang),
+                           n=fmt.integer(n, lang)),
+                 peers_table(report.peers, lang))]
 
 
 def products_section(report, lang: str = "sv") -> list:
     """The organisation's products used by other organisations too."""
-    return [markdown(md_inline("dios.products", lang)),
-            products_table(report.products, org_id=report.org_id, lang=lang)]
+    return [lead(md_inline("dios.products", lang),
+                 products_table(report.products, org_id=report.org_id, lang=lang))]
 
 
 def age_section(report, lang: str = "sv") -> list:
@@ -538,10 +538,10 @@ def age_section(report, lang: str = "sv") -> list:
     a = report.age_summary.iloc[0] if len(report.age_summary) else None
     if a is None or int(a["n_age_known"]) == 0:
         return [markdown(md_inline("dios.age_unknown", lang))]
-    return [markdown(md_inline("dios.age", lang, median=fmt.number(a["age_median"], 0, lang),
-                               old=fmt.share(a["old_share"], 0, lang),
-                               years=fmt.integer(report.old, lang))),
-            age_table(report.age_detail, lang)]
+    return [lead(md_inline("dios.age", lang, median=fmt.number(a["age_median"], 0, lang),
+                           old=fmt.share(a["old_share"], 0, lang),
+                           years=fmt.integer(report.old, lang)),
+                 age_table(report.age_detail, lang))]
 
 
 def method_section(report, lang: str = "sv", *, national: bool = False) -> list:
@@ -564,45 +564,44 @@ def national_header(report, lang: str = "sv") -> list:
                       cost=fmt.sek(float(report.systems["annual_cost_sek"].sum()), lang),
                       thr_i=_thr(thr["importance"]), thr_q=_thr(thr["quality"]))
     return [page_start(report.synthetic, lang),
-            markdown(title("dios.title_national", lang, year=fmt.year(report.year)), intro),
-            time_table(report.time_summary, lang)]
+            lead(title("dios.title_national", lang, year=fmt.year(report.year)), intro,
+                 time_table(report.time_summary, lang))]
 
 
 def concentration_section(report, lang: str = "sv") -> list:
     """Vendor concentration per domain (figure and table) and by county for the top domains."""
-    return [markdown(md_inline("dios.concentration", lang)),
-            figure(plot_concentration(report.concentration, lang=lang)),
+    return [lead(md_inline("dios.concentration", lang),
+                 plot_concentration(report.concentration, lang=lang)),
             concentration_table(report.concentration, report.concentration_cost, lang),
-            markdown(md_inline("dios.concentration_county", lang)),
-            concentration_table(report.by_county, None, lang, region="county_code")]
+            lead(md_inline("dios.concentration_county", lang),
+                 concentration_table(report.by_county, None, lang, region="county_code"))]
 
 
 def national_compliance_section(report, lang: str = "sv") -> list:
     """The must-requirements nationally (figure) and per domain (table)."""
     comp = report.compliance.assign(group="national")
-    return [markdown(md_inline("dios.compliance_national", lang)),
-            figure(plot_compliance(comp, groups=[("national", text("dios.national", lang))],
-                                   lang=lang)),
+    return [lead(md_inline("dios.compliance_national", lang),
+                 plot_compliance(comp, groups=[("national", text("dios.national", lang))],
+                                 lang=lang)),
             domain_compliance_table(report.compliance_by_domain, lang)]
 
 
 def national_age_section(report, lang: str = "sv") -> list:
     """Age and lifecycle per business domain."""
-    return [markdown(md_inline("dios.age_national", lang, old=fmt.integer(report.old, lang))),
-            domain_age_table(report.ages, lang)]
+    return [lead(md_inline("dios.age_national", lang, old=fmt.integer(report.old, lang)),
+                 domain_age_table(report.ages, lang))]
 
 
 def legacy_section(report, lang: str = "sv") -> list:
     """Inventory against survey (figure and the sentence in words) and the index per
     organisation."""
-    out = [markdown(md_inline("dios.legacy_link", lang, year=fmt.year(report.year)))]
-    if report.link is not None:
-        out.append(figure(plot_legacy_link(report.link, lang=lang)))
+    head = md_inline("dios.legacy_link", lang, year=fmt.year(report.year))
     n = int(report.scores["org_id"].nunique()) if len(report.scores) else 0
-    out.append(legacy_link_text(report.link, lang=lang, year=report.year, n_orgs=n))
-    out += [markdown(md_inline("dios.legacy_table", lang)),
-            legacy_table(report.legacy, report.names, lang)]
-    return out
+    words = legacy_link_text(report.link, lang=lang, year=report.year, n_orgs=n)
+    out = ([lead(head, plot_legacy_link(report.link, lang=lang)), words]
+           if report.link is not None else [lead(head, Safe(words.data))])
+    return [*out, lead(md_inline("dios.legacy_table", lang),
+                       legacy_table(report.legacy, report.names, lang))]
 
 
 __all__ = ["MEASURE_FORMAT", "TIME_COLOURS", "age_section", "age_table", "candidates_table",

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mognad.present import numbers as fmt
-from mognad.present.cases import bullets, clear, figure, join_names, markdown, page_start, title
+from mognad.present.cases import bullets, clear, join_names, lead, markdown, page_start, title
 from mognad.present.catalogue import text
 from mognad.present.markup import Safe, md_inline
 from mognad.present.style import ACCENT, PEER, SERIES, plain, plot_style
@@ -235,7 +235,7 @@ def flow_figure(flow: pd.DataFrame, *, names: Mapping, changes: Mapping | None =
     orgs = list(dict.fromkeys(flow["org_id"]))
     changes = {} if changes is None else dict(changes)
     with plot_style():
-        fig, grid = plt.subplots(len(orgs), 2, figsize=(7.4, 1.6 * len(orgs) + 0.45),
+        fig, grid = plt.subplots(len(orgs), 2, figsize=(7.4, 1.3 * len(orgs) + 0.45),
                                  squeeze=False, sharex=True)
         for i, org in enumerate(orgs):
             g = flow[flow["org_id"] == org].sort_values("month")
@@ -260,7 +260,7 @@ def flow_figure(flow: pd.DataFrame, *, names: Mapping, changes: Mapping | None =
         h1, l1 = grid[0, 1].get_legend_handles_labels()
         fig.legend(h0 + h1, l0 + l1, loc="upper center", ncol=5, fontsize=7,
                    bbox_to_anchor=(0.5, 1.0))
-        fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / (1.6 * len(orgs) + 0.45)))
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / (1.3 * len(orgs) + 0.45)))
     return fig
 
 
@@ -279,7 +279,7 @@ def its_figure(series: Mapping, *, names: Mapping, changes: Mapping,
     orgs = list(dict.fromkeys(o for o, _ in series))
     with plot_style():
         fig, grid = plt.subplots(max(len(orgs), 1), len(outcomes),
-                                 figsize=(7.4, 2.0 * max(len(orgs), 1) + 0.6), squeeze=False)
+                                 figsize=(7.4, 1.5 * max(len(orgs), 1) + 0.5), squeeze=False)
         for i, org in enumerate(orgs):
             for j, outcome in enumerate(outcomes):
                 ax = grid[i, j]
@@ -303,7 +303,7 @@ def its_figure(series: Mapping, *, names: Mapping, changes: Mapping,
         handles, labels = grid[0, 0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="upper center", ncol=3, fontsize=7,
                    bbox_to_anchor=(0.5, 1.0))
-        fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (2.0 * max(len(orgs), 1) + 0.6)))
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / (1.5 * max(len(orgs), 1) + 0.5)))
     return fig
 
 
@@ -314,7 +314,7 @@ def lead_figure(curves: pd.DataFrame, *, names: Mapping, lang: str = "sv"):
 
     orgs = list(dict.fromkeys(curves["org_id"]))
     with plot_style():
-        fig, grid = plt.subplots(1, max(len(orgs), 1), figsize=(7.4, 3.0), squeeze=False,
+        fig, grid = plt.subplots(1, max(len(orgs), 1), figsize=(7.4, 2.6), squeeze=False,
                                  sharey=True)
         for j, org in enumerate(orgs):
             ax = grid[0, j]
@@ -343,7 +343,7 @@ def spending_figure(shares: pd.DataFrame, *, focus, names: Mapping, changes: Map
     ncol = 2 if scores is not None and len(scores) else 1
     changes = dict(changes)
     with plot_style():
-        fig, grid = plt.subplots(1, ncol, figsize=(7.4, 3.3), squeeze=False)
+        fig, grid = plt.subplots(1, ncol, figsize=(7.4, 2.9), squeeze=False)
         ax = grid[0, 0]
         first = True
         for org, g in shares.groupby("org_id"):
@@ -400,14 +400,14 @@ def header(case, lang: str = "sv") -> list:
 
 def flow_section(case, lang: str = "sv") -> list:
     """Demand and delivery month by month."""
-    return [markdown(md_inline("gov.flow", lang)),
-            figure(flow_figure(case.flow, names=case.names, changes=case.changes, lang=lang))]
+    return [lead(md_inline("gov.flow", lang),
+                 flow_figure(case.flow, names=case.names, changes=case.changes, lang=lang))]
 
 
 def gap_section(case, lang: str = "sv") -> list:
     """The capacity gap before and after the change, in words and as a table."""
-    return [markdown(md_inline("gov.gap", lang), gap_sentences(case.gap, case.names, lang)),
-            gap_table(case.gap, case.names, lang)]
+    return [lead(md_inline("gov.gap", lang), gap_sentences(case.gap, case.names, lang),
+                 gap_table(case.gap, case.names, lang))]
 
 
 def capacity_section(case, lang: str = "sv") -> list:
@@ -417,22 +417,21 @@ def capacity_section(case, lang: str = "sv") -> list:
 
 def littles_section(case, lang: str = "sv") -> list:
     """Little's law per year."""
-    return [markdown(md_inline("gov.littles", lang)),
-            littles_table(case.littles, case.names, lang)]
+    return [lead(md_inline("gov.littles", lang), littles_table(case.littles, case.names, lang))]
 
 
 def effect_section(case, lang: str = "sv") -> list:
     """The interrupted time series: text, sentences, figure and table."""
-    return [markdown(md_inline("gov.its", lang),
-                     effect_sentences(case.effects, case.names, case.changes, lang)),
-            figure(its_figure(case.its, names=case.names, changes=case.changes, lang=lang)),
+    return [lead(md_inline("gov.its", lang),
+                 effect_sentences(case.effects, case.names, case.changes, lang),
+                 its_figure(case.its, names=case.names, changes=case.changes, lang=lang)),
             effects_table(case.effects, case.names, lang)]
 
 
 def leadtime_section(case, lang: str = "sv") -> list:
     """Kaplan-Meier lead times before and after the change."""
-    return [markdown(md_inline("gov.leadtime", lang)),
-            figure(lead_figure(case.curves, names=case.names, lang=lang)),
+    return [lead(md_inline("gov.leadtime", lang),
+                 lead_figure(case.curves, names=case.names, lang=lang)),
             lead_table(case.lead_summary, case.names, lang)]
 
 
@@ -441,12 +440,11 @@ def spending_section(case, lang: str = "sv") -> list:
     DiMiOS categories."""
     if not len(case.shares):
         return [markdown(md_inline("gov.no_budgets", lang))]
-    return [markdown(md_inline("gov.spending", lang),
-                     spending_sentences(case.spending, case.names, lang)),
-            figure(spending_figure(case.shares, focus=case.org_ids, names=case.names,
-                                   changes=case.changes, scores=case.scores, lang=lang)),
-            markdown(md_inline("gov.maturity", lang)),
-            maturity_table(case.maturity, case.names, lang)]
+    return [lead(md_inline("gov.spending", lang),
+                 spending_sentences(case.spending, case.names, lang),
+                 spending_figure(case.shares, focus=case.org_ids, names=case.names,
+                                 changes=case.changes, scores=case.scores, lang=lang)),
+            lead(md_inline("gov.maturity", lang), maturity_table(case.maturity, case.names, lang))]
 
 
 __all__ = ["TERMS", "capacity_section", "capacity_sentences", "effect_section",

@@ -109,6 +109,7 @@ table.mognad tr.mark td { font-weight: 700; }
 p.mognad-note { font-size: 0.85em; color: #555; margin: 0 0 14px 0; }
 p.mognad-empty { font-style: italic; color: #444; }
 div.mognad-table { margin-bottom: 10px; }
+img.mognad-figure { max-width: 100%; height: auto; display: block; margin: 6px 0 10px 0; }
 /* over JupyterLab's own table rules (which are more specific than "table.mognad th") */
 div.mognad-table table.mognad { table-layout: auto; margin-left: 0; margin-right: auto; }
 div.mognad-table table.mognad th.txt, div.mognad-table table.mognad td.txt { text-align: left; }
