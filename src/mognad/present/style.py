@@ -117,9 +117,6 @@ div.mognad-table table.mognad th.num, div.mognad-table table.mognad td.num { tex
 div.mognad-table table.mognad td.txt { overflow-wrap: break-word; }
 div.mognad-table table.mognad th { vertical-align: bottom; padding: 4px 8px; }
 div.mognad-table table.mognad td { vertical-align: top; padding: 3px 8px; }
-/* a heading stays with the figure or table right after it (one output each, in one cell) */
-.jp-OutputArea-child:has(h1, h2, h3):has(+ .jp-OutputArea-child :is(img, table.mognad)) {
-  break-after: avoid; page-break-after: avoid; }
 /* wide="landscape" tables get a page of their own, turned */
 @page wide { size: A4 landscape; }
 div.mognad-landscape { page: wide; }
