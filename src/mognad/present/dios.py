@@ -328,7 +328,7 @@ def plot_portfolio(port: pd.DataFrame, *, ax=None, lang: str = "sv",
     else:
         s = np.full(len(placed), 60.0)
     with plot_style():
-        fig, ax = axes(ax, figsize=(5.8, 4.6))
+        fig, ax = axes(ax, figsize=(4.9, 3.9))
         for action in TIME_ORDER[:4]:
             m = (placed["time"] == action).to_numpy()
             if m.any():
@@ -420,7 +420,7 @@ def plot_concentration(vc: pd.DataFrame, *, ax=None, lang: str = "sv"):
 
     d = vc.sort_values("hhi", ascending=False).reset_index(drop=True)
     with plot_style():
-        fig, ax = axes(ax, figsize=(7.4, 0.26 * max(len(d), 4) + 0.9))
+        fig, ax = axes(ax, figsize=(7.4, 0.22 * max(len(d), 4) + 0.75))
         y = np.arange(len(d))
         ax.barh(y, d["hhi"], color=[ACCENT if h > 2500 else SERIES[1] if h > 1500 else SERIES[0]
                                     for h in d["hhi"]])
@@ -447,7 +447,7 @@ def plot_legacy_link(link, *, ax=None, lang: str = "sv", ci: float = 0.95):
     x = d[link.measure].to_numpy(float)
     y = d["score_pct"].to_numpy(float)
     with plot_style():
-        fig, ax = axes(ax, figsize=(5.8, 3.6))
+        fig, ax = axes(ax, figsize=(5.6, 3.3))
         if {"ci_low", "ci_high"} <= set(d.columns):
             err = np.vstack([y - d["ci_low"].to_numpy(float), d["ci_high"].to_numpy(float) - y])
             err = np.where(np.isfinite(err), np.maximum(err, 0), 0)

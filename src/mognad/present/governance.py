@@ -423,8 +423,8 @@ def littles_section(case, lang: str = "sv") -> list:
 def effect_section(case, lang: str = "sv") -> list:
     """The interrupted time series: text, sentences, figure and table."""
     return [lead(md_inline("gov.its", lang),
-                 effect_sentences(case.effects, case.names, case.changes, lang),
                  its_figure(case.its, names=case.names, changes=case.changes, lang=lang)),
+            markdown(effect_sentences(case.effects, case.names, case.changes, lang)),
             effects_table(case.effects, case.names, lang)]
 
 
@@ -441,9 +441,9 @@ def spending_section(case, lang: str = "sv") -> list:
     if not len(case.shares):
         return [markdown(md_inline("gov.no_budgets", lang))]
     return [lead(md_inline("gov.spending", lang),
-                 spending_sentences(case.spending, case.names, lang),
                  spending_figure(case.shares, focus=case.org_ids, names=case.names,
                                  changes=case.changes, scores=case.scores, lang=lang)),
+            markdown(spending_sentences(case.spending, case.names, lang)),
             lead(md_inline("gov.maturity", lang), maturity_table(case.maturity, case.names, lang))]
 
 
