@@ -352,7 +352,7 @@ def plot_portfolio(port: pd.DataFrame, *, ax=None, lang: str = "sv",
         ax.set_xlabel(text("dios.axis_quality", lang))
         ax.set_ylabel(text("dios.axis_importance", lang))
         if len(placed):
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, fontsize=8,
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=4, fontsize=7.5,
                       markerscale=0.7)
         fig.tight_layout()
     return fig
