@@ -23,9 +23,12 @@ from mognad import governance as gv
 from mognad.errors import MognadError
 from mognad.io.ingest import ingest
 from mognad.io.store import open_study
+from mognad.present import cases as show
+from mognad.views import cases as views
 
 CASE_FILES = ("budgets.csv", "requests.csv", "training.csv")
-NOTEBOOKS = ("transformation_case", "training_evaluation", "internal_comparison")
+# the transformation and training reports run in tests/test_report_escaping.py
+NOTEBOOKS = ("internal_comparison",)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +53,7 @@ def truth(small_data):
 # --------------------------------------------------------------------------- transformation
 def test_difference_in_differences_recovers_reorganisation(study, truth):
     reorg = truth["reorganisation"]
-    event = cs.find_event(study, "reorganisation")
+    event = views.find_event(study, "reorganisation")
     assert event["org_id"] == reorg["org_id"]
     assert event["date"] == pd.Timestamp(reorg["date"])
     eff = cs.difference_in_differences(study, event["org_id"],
@@ -131,16 +134,25 @@ def test_initiative_shares(study, truth):
                                             (centre + half) / (1 + z * z / n)))
 
 
-def test_region_without_request_log_falls_back(study, truth):
-    requests, own = cs.initiative_data(study, truth["reorganisation"]["org_id"])
-    assert not own and set(requests["org_id"]) == set(truth["governance"])
-    requests, own = cs.initiative_data(study, "9116")
-    assert own and set(requests["org_id"]) == {"9116"}
+def test_transformation_uses_only_the_organisations_own_data(study, truth):
+    """The region has budgets but no request log: its own budget trend is shown, and for
+    initiatives the report says there are none instead of showing the municipalities' logs."""
+    region = truth["reorganisation"]["org_id"]
+    case = views.transformation_case(study, region, n_boot=50)
+    assert case.org_id == region
+    assert case.trend is not None and set(case.trend["table"]["year"]) == set(
+        gv.load_budgets(study, org_id=region)["year"])
+    assert case.requests.empty and case.shares.empty
+    text = "\n".join(str(o.data) for o in show.initiatives_section(case, "sv"))
+    assert "ingen logg över utvecklingsinitiativ" in text
+    assert not any(n in text for n in ("Kustvik", "Norrsund"))
+    own = views.transformation_case(study, "9116", event_kind="funding_change", n_boot=50)
+    assert set(own.shares["org_id"]) == {"9116"}
 
 
 # --------------------------------------------------------------------------- training
 def test_training_effect_recovers_planted(study, truth):
-    info, training = cs.course_data(study)
+    info, training = views.course_info(study)
     t = truth["training"]
     assert info["org_id"] == t["org_id"]
     assert (info["n"], info["n_pairs"]) == (t["n_participants"], t["n_with_post"])
@@ -176,7 +188,7 @@ def test_dz_interval():
 
 
 def test_training_by_function_under_disclosure_control(study):
-    _info, training = cs.course_data(study)
+    _info, training = views.course_info(study)
     pairs = training.groupby("participant")["phase"].nunique().eq(2)
     functions = training.drop_duplicates("participant").set_index("participant")["function"]
     n_by_function = functions[pairs[pairs].index].value_counts()
@@ -198,11 +210,12 @@ def test_training_by_function_under_disclosure_control(study):
 
 def test_course_challenges(truth):
     table = cs.course_challenges()
-    assert len(table) == 4 and table["outcome_type"].eq("kvalitativt").all()
-    texts = [c.lower() for c in table["challenge"]]
+    assert len(table) == 4 and table["outcome_type"].eq("qualitative").all()
+    assert set(table["capability"]) <= {"sense", "seize", "transform"}
+    html = str(show.challenges_table(table, "sv")).lower()
     for planted in truth["training"]["challenges"]:
-        assert any(planted.lower() in t for t in texts), planted
-    assert set(cs.course_challenges("en")["capability"]) <= {"sense", "seize", "transform"}
+        assert planted.lower() in html, planted
+    assert "omvandla" in html and "transform" in str(show.challenges_table(table, "en"))
 
 
 # --------------------------------------------------------------------------- internal comparison
@@ -265,17 +278,56 @@ def test_pick_internal_org(study, truth):
 
 
 def test_show_and_texts():
-    frame = pd.DataFrame({"org_id": ["9116"], "year": [2024], "period": ["before"],
-                          "exploration_share": [0.35], "consistent": [True]})
-    html = cs.show(frame, lang="sv", names={"9116": "Kustvik"},
-                   percent=["exploration_share"]).to_html()
-    assert "Kustvik" in html and "2024" in html and "2\u202f024" not in html
-    assert "35,0" in html and "före" in html and "ja" in html
-    html = cs.show(frame, lang="en", percent=["exploration_share"]).to_html()
-    assert "35.0" in html and "before" in html and "yes" in html and "Development share" in html
-    assert cs.text("ic_hidden", "sv", n_hidden=2) == "2 enheter döljs."
-    for key in cs.TEXTS["sv"]:
-        assert key in cs.TEXTS["en"], key
+    frame = pd.DataFrame({"org_id": ["9116"], "year": [2024], "exploration_share": [0.35],
+                          "gap": [-0.5], "consistent": [True]})
+    html = str(show.show(frame, lang="sv", names={"9116": "<b>Kustvik</b>"},
+                         percent=["exploration_share"]))
+    assert "&lt;b&gt;Kustvik" in html and ">2024<" in html and "2\xa0024" not in html
+    assert "35\xa0%" in html and "\u22120,5" in html and ">ja<" in html
+    html = str(show.show(frame, lang="en", percent=["exploration_share"]))
+    assert "35%" in html and "-0.5" in html and ">yes<" in html
+    assert show.bullets([show.md_inline("cases.ic.hidden", "sv", n_hidden=2)]) == \
+        "- 2 enheter döljs."
+    assert show.title("cases.ic.title", "sv", name="<i>", round=2024).count("&lt;i&gt;") == 1
+
+
+def test_report_names_and_case_list(study):
+    """Case reports are named after their case (planted: Kustvik and Norrsund change funding
+    model, Region Västkust reorganises, Kvarndal runs the course; docs/synthetic_study.md)."""
+    assert views.report_name("governance_case", study) == "styrning-kustvik-norrsund"
+    assert views.report_name("transformation_case", study) == "transformation-region-vastkust"
+    assert views.report_name("training_evaluation", study, lang="en") == \
+        "kursutvardering-kvarndal-en"
+    assert views.report_name("notebooks/transformation_case.ipynb", study,
+                             parameters={"org_id": "9116", "event_kind": "funding_change"}
+                             ) == "transformation-kustvik"
+    listed = show.case_reports(study)
+    assert [r["file"] for r in listed] == ["styrning-kustvik-norrsund.html",
+                                           "transformation-region-vastkust.html",
+                                           "kursutvardering-kvarndal.html"]
+    assert listed[0]["title"] == "Styrning och taktning: Kustvik kommun och Norrsund kommun"
+    assert all(r["description"] for r in listed)
+    with pytest.raises(MognadError, match="not a case-study notebook"):
+        views.report_name("organisation_report", study)
+    assert views.name_slug("Älvhamns <b>Scenkonst</b> AB") == "alvhamns-b-scenkonst-b-ab"
+
+
+def test_training_tables_and_sentences():
+    """Hand-made effects: the sentences say clear when the interval excludes 0, the tables use
+    Swedish number formats and the catalogue's headers."""
+    eff = pd.DataFrame({"level": ["total", "dimension"], "name": ["total", "arv"],
+                        "n_pairs": [20, 20], "score_pre": [46.2, 52.6], "score_post": [53.2, 54.0],
+                        "change": [7.04, 1.4], "ci_low": [4.6, -0.9], "ci_high": [9.3, 3.8],
+                        "d_z": [1.40, 0.28], "d_z_ci_low": [0.77, -0.17],
+                        "d_z_ci_high": [2.02, 0.73], "wilcoxon_p": [0.00001, 0.227]})
+    text = show.training_sentences(eff, lang="sv").replace("\\", "")  # Markdown escapes
+    assert "**Totalt**: +7,0\xa0p.e. (95\xa0% KI +4,6 till +9,3), en tydlig förändring" in text
+    assert "inom den statistiska osäkerheten" in text.split("\n")[1]
+    html = str(show.training_table(eff, lang="sv"))
+    for header in ("Namn", "Par", "Före", "Efter", "Förändring (p.e.)", "95\xa0% KI", "d_z",
+                   "Wilcoxon p"):
+        assert f">{header}</th>" in html, header
+    assert "46,2\xa0%" in html and "&lt;\xa00,001" in html and "\u22120,9 till +3,8" in html
 
 
 # --------------------------------------------------------------------------- notebooks

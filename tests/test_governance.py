@@ -433,16 +433,48 @@ def test_spending_vs_maturity(case_study):
     assert (have["innovation_ci_low"] <= have["innovation_pct"]).all()
 
 
-# --------------------------------------------------------------------------- the notebook
-def test_governance_notebook_runs(case_study_path, tmp_path):
-    import papermill as pm
+# --------------------------------------------------------------------------- the report
+# The notebook itself runs in tests/test_report_escaping.py (with hostile names).
+def test_survival_curves_without_censoring_are_the_empirical_survival():
+    """Without censoring, Kaplan-Meier is 1 - the empirical distribution function (by hand)."""
+    lead = pd.DataFrame({"org_id": "0114", "period": ["before"] * 5 + ["after"] * 2,
+                         "lead_time_days": [5.0, 5, 10, 20, 40, 30, 60],
+                         "lead_time_days_observed": True})
+    curves = gv.survival_curves(lead)
+    before = curves[curves["period"] == "before"]
+    assert before["days"].tolist() == [0.0, 5.0, 10.0, 20.0, 40.0]
+    assert before["survival"].tolist() == pytest.approx([1.0, 0.6, 0.4, 0.2, 0.0])
+    assert set(curves["n"]) == {5, 2}
 
-    out = tmp_path / "gov.ipynb"
-    nb = pm.execute_notebook("notebooks/governance_case.ipynb", str(out),
-                             parameters={"study": str(case_study_path)}, kernel_name="python3",
-                             progress_bar=False, log_output=False)
-    text = json.dumps(nb["cells"], ensure_ascii=False)
-    assert "SYNTETISKA DATA" in text
-    assert "Kustvik kommun" in text and "Norrsund kommun" in text
-    assert '"output_type": "error"' not in text
-    assert "Studiens fingeravtryck" in text and open_study(case_study_path).fingerprint in text
+
+def test_governance_sentences_put_uncertainty_into_words():
+    from mognad.present import governance as show
+
+    names = {"1": "<b>Kustvik</b>"}
+    gap = pd.DataFrame({"org_id": "1", "period": ["all", "before", "after"],
+                        "n_months": [60, 24, 33], "accepted_per_month": [11.0, 12.0, 10.0],
+                        "starts_per_month": [10.5, 10.6, 9.6], "gap_per_month": [0.5, 1.36, 0.42],
+                        "gap_ci_low": [0.1, 0.35, -0.14], "gap_ci_high": [0.9, 2.37, 0.99],
+                        "queue_end": [10, 49, 86]})
+    lines = show.gap_sentences(gap, names, "sv").replace("\\", "").split("\n")
+    assert len(lines) == 2 and "före bytet" in lines[0] and "efter bytet" in lines[1]
+    assert "&lt;b&gt;Kustvik" in lines[0]
+    assert "kön växte med 1,36 ärenden per månad (95\xa0% KI +0,35 till +2,37)" in lines[0]
+    assert "omfattar noll" in lines[1]
+    html = str(show.gap_table(gap, names, "sv"))
+    assert html.count("<tr>") + html.count('<tr class="mark">') == 3   # header + before + after
+    for header in ("Organisation", "Period", "Mån.", "Beviljade/mån", "Påbörjade/mån",
+                   "Glapp/mån", "95\xa0% KI", "Kö vid slut"):
+        assert f">{header}</th>" in html, header
+    effects = pd.DataFrame({"org_id": "1", "outcome": ["arrivals", "decision_days",
+                                                         "lead_time_days"],
+                            "term": "mean_change", "scale": ["ratio", "days", "days"],
+                            "estimate": [0.68, 27.7, 3.0], "ci_low": [0.61, 25.4, -4.0],
+                            "ci_high": [0.76, 30.1, 9.0], "n_before": 24, "n_after": 36})
+    text = show.effect_sentences(effects, names, {"1": "2020-01-01"}, "en").replace("\\", "")
+    assert "factor of 0.68 (95% CI 0.61–0.76), a clear change" in text
+    assert "+28 days (95% CI +25 to +30), a clear change" in text
+    assert "+3 days (95% CI -4 to +9), within the statistical uncertainty" in text
+    html = str(show.effects_table(effects, names, "sv"))
+    assert ">0,68<" in html and ">0,61–0,76<" in html and ">+27,7<" in html
+    assert ">Inkomna beställningar per månad<" in html and ">Före/efter<" in html

@@ -18,8 +18,6 @@ ORDER = {"core": 0, "io": 1, "analysis": 2, "views": 3, "present": 4, "report": 
 #: Imports across layers that are still being removed (module -> imported module). New entries
 #: are not allowed; remove an entry when the import is gone.
 KNOWN = {
-    ("mognad.casestudy", "mognad.present.text"),
-    ("mognad.dios", "mognad.present.text"),
     ("mognad.io.export", "mognad.psychometrics"),
     ("mognad.longitudinal", "mognad.present"),
     ("mognad.longitudinal", "mognad.present.text"),

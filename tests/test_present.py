@@ -159,3 +159,41 @@ def test_table_without_rows_can_say_so_in_a_sentence():
     out = str(table(pd.DataFrame(columns=["unit"]), [("unit", "col.unit")],
                     empty="org.no_change"))
     assert "tidigare mätomgång" in out and "<table" not in out
+
+
+# ------------------------------------------------------------------------------ added for the
+# DIOS and case-study reports
+def test_catalogue_keys_are_the_words_written():
+    """YAML 1.1 reads unquoted yes/no/on/off keys as booleans: every key segment must be the
+    text it was written as (a header "cases.col.no" once showed as its key)."""
+    for lang in ("sv", "en"):
+        for key in catalogue.keys(lang):
+            assert not {"True", "False", "None"} & set(key.split(".")), key
+    assert catalogue.text("cases.col.no", "sv") == "Nr"
+    assert catalogue.text("common.yes", "en") == "yes"
+
+
+def test_more_column_kinds():
+    frame = pd.DataFrame({"time": ["invest", "<b>"], "cost": [1_234_567.0, None],
+                          "ok": [True, False], "shown": ["12,5\u00a0%", "–"]})
+    html = str(table(frame, [("time", "x", "label:dios.time"), ("cost", "y", "sek_k"),
+                             ("ok", "z", "yes_no"), ("shown", "w", "formatted")], lang="sv"))
+    assert ">Investera<" in html and ">&lt;b&gt;<" in html          # unknown code: escaped
+    assert f">1{NB}235{NB}tkr<" in html and ">ja<" in html and ">nej<" in html
+    assert '<td class="num">12,5\u00a0%</td>' in html                # formatted: as a number
+    assert "uppgift saknas" in html                                   # the dash is explained
+    assert 'class="mognad-table mognad-landscape mognad-keep"' in str(
+        table(frame, [("time", "x")], wide="landscape"))
+    assert "mognad-landscape" not in str(table(frame, [("time", "x")], wide=True))
+    long = pd.concat([frame] * 10)          # 20 rows may run on to the next page
+    assert 'class="mognad-table"' in str(table(long, [("time", "x")]))
+
+
+def test_report_css_prints_wide_tables_landscape_and_lets_outputs_break():
+    from mognad.present.style import REPORT_CSS
+
+    assert "@page wide { size: A4 landscape; }" in REPORT_CSS
+    assert "div.mognad-landscape { page: wide; }" in REPORT_CSS
+    # a heading is kept with its figure by putting both in one output (present.cases.lead),
+    # and outputs are blocks so that Chromium can break between them
+    assert ".jp-OutputArea-child { display: block; }" in REPORT_CSS

@@ -1,18 +1,20 @@
-"""DIOS: the digital infrastructure inventory — its input format and its analyses.
+"""DIOS: the analyses of the digital infrastructure inventory.
 
-One row per system, organisation and inventory year (see ``docs/dios.md`` for the file format).
-Importing this module registers the ``systems`` kind of input file with :mod:`mognad.io.ingest`, so
-``mognad ingest systems.csv --study S`` validates an inventory and stores it in the table
-``systems`` (read it back with :func:`load_systems`).
+One row per system, organisation and inventory year. The input format (the ``systems`` kind of
+input file, its parsers and :func:`load_systems`) is :mod:`mognad.io.dios`, imported (and the kind
+registered) with this module; the report tables, texts and figures are
+:mod:`mognad.present.dios`; ``docs/dios.md`` describes both.
 
-Analyses (tidy DataFrames in and out; column roles are keyword-only arguments):
+Analyses (tidy DataFrames in and out; column roles are keyword-only arguments; numbers and codes,
+never prose):
 
 - :func:`portfolio`: importance x quality with a TIME action per system (Gartner's *Tolerate,
   Invest, Migrate, Eliminate*; ``unassessed`` when a rating is missing); :func:`portfolio_summary`.
 - :func:`decommissioning` and :func:`freed_cost`: decommissioning candidates under scenarios and
   the annual cost they free, per organisation and in total.
 - :func:`compliance`: the "must" requirements (the organisation owns its data, open standards,
-  open API) with Wilson intervals, per organisation, domain or nationally.
+  open API) with Wilson intervals, per organisation, domain or nationally;
+  :func:`compliance_vs_others`: one organisation against the others, with the difference.
 - :func:`vendor_concentration`: Herfindahl-Hirschman index and top-vendor share per business
   domain, nationally or per county.
 - :func:`age_profile`: age and lifecycle profile.
@@ -29,8 +31,6 @@ Conventions
 - ``open_standards``/``open_api`` are ``ja``/``nej``; ``data_ownership`` is ``ja``/``delvis``/
   ``nej``. Booleans, ``yes``/``no``, ``1``/``0`` and ``true``/``false`` are accepted too.
 - Shares are fractions (0-1); the legacy index and HHI are on the scales given in their functions.
-- Labels for reports are Swedish by default, English with ``lang="en"`` (:func:`localise`,
-  :func:`text` and the ``plot_*`` functions).
 
 Examples
 --------
@@ -60,6 +60,19 @@ import pandas as pd
 from mognad.disclosure import NATIONAL
 from mognad.errors import MognadError
 from mognad.intervals import wilson_interval
+from mognad.io.dios import (
+    HOSTING,
+    LIFECYCLE,
+    ORDINAL_RANGE,
+    SYSTEM_COLUMNS,
+    amount_one,
+    lifecycle_one,
+    load_systems,
+    ordinal_one,
+    ownership_one,
+    parse_series,
+    yes_no_one,
+)
 
 __all__ = [
     "HOSTING",
@@ -71,59 +84,29 @@ __all__ = [
     "LegacyLink",
     "age_profile",
     "compliance",
+    "compliance_vs_others",
     "decommissioning",
     "fisher_ci",
-    "format_number",
-    "format_pct",
-    "format_sek",
     "freed_cost",
-    "label",
     "legacy_index",
     "legacy_vs_survey",
     "load_systems",
-    "localise",
-    "markdown",
     "peer_comparison",
-    "plot_compliance",
-    "plot_concentration",
-    "plot_legacy_link",
-    "plot_portfolio",
     "portfolio",
-    "show_legacy_link",
     "portfolio_summary",
     "product_comparison",
     "survey_scores",
-    "synthetic_banner",
-    "text",
     "vendor_concentration",
     "wilson_ci",
 ]
 
 # ============================================================================================
-# The inventory format
 # ============================================================================================
-#: Columns of a systems file, in the order the store keeps them.
-SYSTEM_COLUMNS = (
-    "org_id", "year", "system_id", "system_name", "domain", "vendor", "product", "hosting",
-    "introduced_year", "lifecycle", "annual_cost_sek", "importance", "technical_quality",
-    "functional_quality", "rated_by", "open_standards", "open_api", "data_ownership",
-    "integrations", "comment",
-)
-#: Columns a systems file must have (the rating columns may hold ``vet ej`` / empty cells).
-REQUIRED_COLUMNS = ("org_id", "year", "system_id", "system_name", "domain", "importance",
-                    "technical_quality", "functional_quality")
-#: Columns that must have a value in every row.
-VALUE_REQUIRED = ("org_id", "year", "system_id", "system_name", "domain")
-OPTIONAL_COLUMNS = tuple(c for c in SYSTEM_COLUMNS if c not in REQUIRED_COLUMNS)
-ORDINALS = ("importance", "technical_quality", "functional_quality")
-ORDINAL_RANGE = (1, 4)
-HOSTING = ("lokal", "driftpartner", "saas", "publikt_moln")
-LIFECYCLE = ("införande", "förvaltning", "avveckling")
+# The inventory format lives in mognad.io.dios (importing it registers the "systems" kind)
+# ============================================================================================
 #: The must-requirements, in report order; ``all`` = compliant with every one of them.
 REQUIREMENTS = ("data_ownership", "open_standards", "open_api")
 TIME_ACTIONS = ("invest", "tolerate", "migrate", "eliminate", "unassessed")
-INTRODUCED_MIN = 1950
-YEAR_RANGE = (1990, 2100)
 DEFAULT_THRESHOLDS = {"importance": 3.0, "quality": 3.0}
 DEFAULT_QUALITY = ("technical_quality", "functional_quality")
 #: Decommissioning scenarios: which kinds of candidate each includes.
@@ -134,401 +117,7 @@ SCENARIOS = {
     "all": ("eliminate", "planned", "migrate"),
 }
 
-# Other spellings of the column names (after mognad.io.ingest's own mapping, which turns
-# year/år/omgång into "round" and namn into "name").
-DIOS_ALIASES = {
-    "year": ["round", "year", "inventeringsår", "inventeringsar"],
-    "system_id": ["system_id", "systemid", "system-id", "system_nr", "systemnummer"],
-    "system_name": ["system_name", "systemnamn", "system", "name", "system_namn"],
-    "domain": ["domain", "verksamhetsområde", "verksamhetsomrade", "område", "omrade"],
-    "vendor": ["vendor", "leverantör", "leverantor", "supplier"],
-    "product": ["product", "produkt"],
-    "hosting": ["hosting", "driftform", "driftsform", "drift"],
-    "introduced_year": ["introduced_year", "införandeår", "inforandear", "infört_år", "infort_ar",
-                        "införd", "inford"],
-    "lifecycle": ["lifecycle", "livscykel", "livscykelfas", "fas"],
-    "annual_cost_sek": ["annual_cost_sek", "annual_cost", "årskostnad", "arskostnad",
-                        "årskostnad_sek", "arskostnad_sek", "kostnad_sek", "kostnad"],
-    "importance": ["importance", "verksamhetsbetydelse", "betydelse", "vikt", "affärsvärde",
-                   "affarsvarde"],
-    "technical_quality": ["technical_quality", "teknisk_kvalitet"],
-    "functional_quality": ["functional_quality", "funktionell_kvalitet",
-                           "verksamhetsmässig_kvalitet", "verksamhetsmassig_kvalitet"],
-    "rated_by": ["rated_by", "bedömd_av", "bedomd_av", "bedömare", "bedomare"],
-    "open_standards": ["open_standards", "öppna_standarder", "oppna_standarder"],
-    "open_api": ["open_api", "öppet_api", "oppet_api", "öppna_api", "oppna_api"],
-    "data_ownership": ["data_ownership", "dataägarskap", "dataagarskap", "äger_data", "ager_data"],
-    "integrations": ["integrations", "integrationer", "antal_integrationer"],
-    "comment": ["comment", "kommentar", "anteckning", "text"],
-}
-_DIOS_LOOKUP = {a: canon for canon, names in DIOS_ALIASES.items() for a in names}
 
-_MISSING_TEXT = {"", "vet ej", "vetej", "vet inte", "-", "ej bedömd", "ej bedomd", "okänd",
-                 "okand", "nan", "<na>", "none", "na", "n/a"}
-_YES = {"ja", "j", "yes", "y", "1", "1.0", "true", "sant"}
-_NO = {"nej", "n", "no", "0", "0.0", "false", "falskt"}
-_PARTLY = {"delvis", "partly", "partial", "partially"}
-_HOSTING_ALIASES = {
-    "lokal": {"lokal", "lokalt", "on_prem", "on_premise", "on_premises", "egen_drift"},
-    "driftpartner": {"driftpartner", "partner", "outsourcad", "outsourcing"},
-    "saas": {"saas"},
-    "publikt_moln": {"publikt_moln", "public_cloud", "publikt_molntjänst", "moln"},
-}
-_LIFECYCLE_ALIASES = {
-    "införande": {"införande", "inforande", "introduction", "implementation"},
-    "förvaltning": {"förvaltning", "forvaltning", "operation", "maintenance", "drift"},
-    "avveckling": {"avveckling", "decommissioning", "utfasning", "phase_out"},
-}
-_VALID = {
-    "ordinal": "1–4, or vet ej / empty when not assessed (never 0)",
-    "yes_no": "ja or nej (also yes/no, 1/0, true/false), or vet ej / empty when not known",
-    "ownership": "ja, delvis or nej (also yes/partly/no), or vet ej / empty when not known",
-    "hosting": f"one of {', '.join(HOSTING)}, or empty",
-    "lifecycle": f"one of {', '.join(LIFECYCLE)}, or empty",
-}
-
-_DDL = (
-    "CREATE TABLE IF NOT EXISTS systems (org_id VARCHAR, year INTEGER, system_id VARCHAR, "
-    "system_name VARCHAR, domain VARCHAR, vendor VARCHAR, product VARCHAR, hosting VARCHAR, "
-    "introduced_year INTEGER, lifecycle VARCHAR, annual_cost_sek DOUBLE, importance TINYINT, "
-    "technical_quality TINYINT, functional_quality TINYINT, rated_by VARCHAR, "
-    "open_standards VARCHAR, open_api VARCHAR, data_ownership VARCHAR, integrations INTEGER, "
-    "comment VARCHAR, source_id INTEGER)"
-)
-_INT_COLUMNS = ("year", "introduced_year", "importance", "technical_quality",
-                "functional_quality", "integrations")
-
-
-# --------------------------------------------------------------------------------- value parsing
-def _norm(text: Any) -> str:
-    return str(text).strip().casefold()
-
-
-def _parse_number(text: Any) -> float | None:
-    """A number written the Swedish or the English way: ``633 000``, ``1,5``, ``12000 kr``."""
-    t = _norm(text)
-    for junk in (" ", "\u00a0", "\u202f", "\u2009"):
-        t = t.replace(junk, "")
-    for suffix in ("kr", "sek", ":-"):
-        t = t.removesuffix(suffix)
-    t = t.replace(",", ".")
-    try:
-        x = float(t)
-    except ValueError:
-        return None
-    return x if math.isfinite(x) else None
-
-
-def _ordinal_one(text: Any) -> tuple[float, str]:
-    t = _norm(text)
-    if t in _MISSING_TEXT:
-        return np.nan, ""
-    x = _parse_number(t)
-    if x is None:
-        return np.nan, f"not a rating; valid: {_VALID['ordinal']}"
-    if x == 0:
-        return np.nan, f"0 is not a rating; valid: {_VALID['ordinal']}"
-    if x != math.floor(x):
-        return np.nan, f"not a whole number; valid: {_VALID['ordinal']}"
-    if not ORDINAL_RANGE[0] <= x <= ORDINAL_RANGE[1]:
-        return np.nan, f"off the scale; valid: {_VALID['ordinal']}"
-    return float(x), ""
-
-
-def _yes_no_one(text: Any) -> tuple[Any, str]:
-    t = _norm(text)
-    if t in _MISSING_TEXT:
-        return None, ""
-    if t in _YES:
-        return "ja", ""
-    if t in _NO:
-        return "nej", ""
-    return None, f"must be {_VALID['yes_no']}"
-
-
-def _ownership_one(text: Any) -> tuple[Any, str]:
-    t = _norm(text)
-    if t in _PARTLY:
-        return "delvis", ""
-    value, problem = _yes_no_one(t)
-    return value, (f"must be {_VALID['ownership']}" if problem else "")
-
-
-def _code_one(aliases: Mapping[str, set[str]], valid: str):
-    def parse(text: Any) -> tuple[Any, str]:
-        t = _norm(text)
-        if t in _MISSING_TEXT:
-            return None, ""
-        t = t.replace(" ", "_").replace("-", "_")
-        for code, names in aliases.items():
-            if t in names:
-                return code, ""
-        return None, f"must be {valid}"
-    return parse
-
-
-_hosting_one = _code_one(_HOSTING_ALIASES, _VALID["hosting"])
-_lifecycle_one = _code_one(_LIFECYCLE_ALIASES, _VALID["lifecycle"])
-
-
-def _parse_series(s: pd.Series, parse) -> tuple[np.ndarray, np.ndarray]:
-    """Apply ``parse(text) -> (value, problem)`` to the distinct values of ``s`` (fast).
-
-    Returns the values (object array; missing cells give the parser's missing value) and the
-    problem text per row ("" = fine)."""
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    parsed = [parse(u) for u in uniques]
-    missing_value = parse("")[0]
-    values = np.array([v for v, _ in parsed] + [missing_value], dtype=object)
-    problems = np.array([p for _, p in parsed] + [""], dtype=object)
-    return values[codes], problems[codes]
-
-
-def _report(frame: pd.DataFrame, problems_of_rows: np.ndarray, column: str, problems) -> None:
-    for message in pd.unique(problems_of_rows[problems_of_rows != ""]):
-        problems.add_mask(frame, problems_of_rows == message, column, message)
-
-
-# --------------------------------------------------------------------------------- the validator
-def _canonical_dios(column: str) -> str:
-    return _DIOS_LOOKUP.get(column, column)
-
-
-def _detect(columns: Iterable[str]) -> bool:
-    cols = {_canonical_dios(c) for c in columns}
-    return {"system_id", "importance"} <= cols
-
-
-def _table_exists(study, name: str) -> bool:
-    tables = study.sql("SELECT table_name FROM information_schema.tables")["table_name"]
-    return name in set(tables)
-
-
-def _canonical_rows(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """Values as comparable text (None = missing), for comparing file rows with stored rows."""
-    out = pd.DataFrame(index=frame.index)
-    for c in columns:
-        s = frame[c]
-        if c == "annual_cost_sek":
-            x = pd.to_numeric(s, errors="coerce").astype(float)
-            out[c] = [None if np.isnan(v) else repr(float(v)) for v in x]
-        elif c in _INT_COLUMNS:
-            x = pd.to_numeric(s, errors="coerce").astype(float)
-            out[c] = [None if np.isnan(v) else str(int(v)) for v in x]
-        else:
-            out[c] = [None if (v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)))
-                      else str(v) for v in s.tolist()]
-    return out
-
-
-def _validate_systems(frame: pd.DataFrame, study, codebook, problems) -> dict[str, pd.DataFrame]:
-    """Validate a DIOS inventory file; return ``{"systems": rows to add}`` (see docs/dios.md)."""
-    from mognad.io.ingest import check_orgs, clean_str
-
-    # --- columns: other spellings, duplicates, unknown and missing columns
-    renamed = {c: _canonical_dios(c) for c in frame.columns if c != "_row"}
-    frame = frame.rename(columns=renamed)
-    names = [c for c in frame.columns if c != "_row"]
-    dup = sorted({c for c in names if names.count(c) > 1})
-    if dup:
-        problems.add([1], None, [None], f"column(s) {', '.join(dup)} appear twice (after mapping "
-                                        "other spellings to the canonical names)")
-        problems.raise_if_any()
-    unknown = [c for c in names if c not in SYSTEM_COLUMNS]
-    for c in unknown:
-        problems.add([1], c, [c], "unknown column for a systems file; valid columns: "
-                                  f"{', '.join(SYSTEM_COLUMNS)} (rename or remove it)")
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
-    if missing:
-        problems.add([None], None, [None],
-                     f"missing required column(s) {', '.join(missing)} for a systems file "
-                     f"(found: {', '.join(names)})")
-    problems.raise_if_any()
-    for c in SYSTEM_COLUMNS:
-        if c in frame:
-            frame[c] = clean_str(frame[c].astype("str"))
-        else:
-            frame[c] = pd.Series(np.nan, index=frame.index, dtype="str")
-
-    # --- values
-    for c in VALUE_REQUIRED:
-        problems.add_mask(frame, frame[c].isna().to_numpy(), c, "a value is required here")
-    check_orgs(frame, study, problems)
-
-    year, year_bad = _parse_series(frame["year"], lambda t: _whole(t, *YEAR_RANGE))
-    year_bad = np.where(year_bad != "", "the inventory year must be a calendar year "
-                                        f"({YEAR_RANGE[0]}–{YEAR_RANGE[1]})", "")
-    _report(frame, year_bad, "year", problems)
-    year = pd.to_numeric(pd.Series(year, index=frame.index), errors="coerce")
-
-    out = pd.DataFrame({"org_id": frame["org_id"], "year": year.astype("Int64")})
-    for c in ("system_id", "system_name", "domain", "vendor", "product"):
-        out[c] = frame[c]
-
-    intro, intro_bad = _parse_series(frame["introduced_year"],
-                                     lambda t: _whole(t, INTRODUCED_MIN, YEAR_RANGE[1]))
-    intro = pd.to_numeric(pd.Series(intro, index=frame.index), errors="coerce")
-    late = (intro > year + 2).to_numpy() & (intro_bad == "")
-    intro_bad = np.where((intro_bad != "") | late,
-                         f"must be a year from {INTRODUCED_MIN} up to the inventory year + 2", "")
-    _report(frame, intro_bad, "introduced_year", problems)
-
-    for c, parse in (("hosting", _hosting_one), ("lifecycle", _lifecycle_one)):
-        values, bad = _parse_series(frame[c], parse)
-        _report(frame, bad, c, problems)
-        out[c] = pd.Series(values, index=frame.index).astype("str")
-    out["introduced_year"] = intro.astype("Int64")
-
-    cost, cost_bad = _parse_series(frame["annual_cost_sek"], _amount_one)
-    _report(frame, cost_bad, "annual_cost_sek", problems)
-    out["annual_cost_sek"] = pd.to_numeric(pd.Series(cost, index=frame.index), errors="coerce")
-
-    for c in ORDINALS:
-        values, bad = _parse_series(frame[c], _ordinal_one)
-        _report(frame, bad, c, problems)
-        out[c] = pd.to_numeric(pd.Series(values, index=frame.index)).astype("Int64")
-    out["rated_by"] = frame["rated_by"]
-    for c, parse in (("open_standards", _yes_no_one), ("open_api", _yes_no_one),
-                     ("data_ownership", _ownership_one)):
-        values, bad = _parse_series(frame[c], parse)
-        _report(frame, bad, c, problems)
-        out[c] = pd.Series(values, index=frame.index).astype("str")
-    integ, integ_bad = _parse_series(frame["integrations"], lambda t: _whole(t, 0, 10**6))
-    integ_bad = np.where(integ_bad != "", "must be a whole number of integrations (>= 0)", "")
-    _report(frame, integ_bad, "integrations", problems)
-    out["integrations"] = pd.to_numeric(pd.Series(integ, index=frame.index),
-                                        errors="coerce").astype("Int64")
-    out["comment"] = frame["comment"]
-
-    key = ["org_id", "year", "system_id"]
-    dup = out.duplicated(key, keep="first").to_numpy() & out[key].notna().all(axis=1).to_numpy()
-    problems.add_mask(frame, dup, "system_id",
-                      "this system_id appears earlier in the file for the same org_id and year")
-    problems.raise_if_any()
-    out = out[list(SYSTEM_COLUMNS)]
-
-    # --- rows already in the store: identical rows are skipped, conflicting ones rejected
-    if _table_exists(study, "systems"):
-        cols = ", ".join(SYSTEM_COLUMNS)
-        existing = study.sql(f"SELECT {cols} FROM systems")
-        if len(existing):
-            new_c = _canonical_rows(out, SYSTEM_COLUMNS)
-            old_c = _canonical_rows(existing, SYSTEM_COLUMNS)
-            m = new_c.reset_index(drop=True).merge(old_c, on=key, how="left",
-                                                   suffixes=("", "_old"), indicator=True)
-            both = (m["_merge"] == "both").to_numpy()
-            rows = frame["_row"].to_numpy()
-            for c in SYSTEM_COLUMNS:
-                if c in key:
-                    continue
-                a = m[c].fillna("\x00").to_numpy()
-                b = m[f"{c}_old"].fillna("\x00").to_numpy()
-                differ = both & (a != b)
-                if differ.any():
-                    olds = m.loc[differ, f"{c}_old"].tolist()
-                    shown = ", ".join(repr(v) if v is not None else "empty"
-                                      for v in pd.unique(pd.Series(olds, dtype=object))[:3])
-                    problems.add(rows[differ], c, frame.loc[differ, c].tolist(),
-                                 f"this org_id/year/system_id is already in the store with "
-                                 f"{c} {shown}; stored rows are never overwritten (fix the file "
-                                 "or start a new study)")
-            problems.raise_if_any()
-            out = out[~both]
-    return {"systems": out}
-
-
-def _whole(text: Any, low: float, high: float) -> tuple[float, str]:
-    t = _norm(text)
-    if t in _MISSING_TEXT:
-        return np.nan, ""
-    x = _parse_number(t)
-    if x is None or x != math.floor(x) or not low <= x <= high:
-        return np.nan, "bad"
-    return float(x), ""
-
-
-def _amount_one(text: Any) -> tuple[float, str]:
-    t = _norm(text)
-    if t in _MISSING_TEXT:
-        return np.nan, ""
-    x = _parse_number(t)
-    if x is None or x < 0:
-        return np.nan, ("must be an amount in SEK (a number >= 0; spaces as thousands separators "
-                        "and a decimal comma are fine)")
-    return float(x), ""
-
-
-def _register() -> None:
-    from mognad.io.ingest import KindSpec, register_kind
-
-    register_kind(KindSpec(
-        name="systems",
-        required=REQUIRED_COLUMNS,
-        optional=OPTIONAL_COLUMNS,
-        order=1,
-        detect=_detect,
-        validate=_validate_systems,
-        tables=(_DDL,),
-    ))
-
-
-_register()
-
-
-# ============================================================================================
-# Reading and typing an inventory
-# ============================================================================================
-def load_systems(study, *, org_id: str | Sequence[str] | None = None,
-                 year: int | Sequence[int] | None = None) -> pd.DataFrame:
-    """The study's DIOS inventory as a typed DataFrame (one row per system, organisation, year).
-
-    Parameters
-    ----------
-    study : Study or path
-        An open study (:func:`mognad.io.store.open_study`) or its folder.
-    org_id, year : optional
-        Keep only these organisation(s) / inventory year(s).
-
-    Returns
-    -------
-    DataFrame
-        The columns of :data:`SYSTEM_COLUMNS`; ratings, years and counts as ``Int64``, the cost
-        as float, text as ``str``. Sorted by ``org_id, year, system_id``.
-
-    Raises
-    ------
-    MognadError
-        If the study has no inventory, or none for the organisation / year asked for.
-    """
-    from mognad.io.store import Study, open_study
-
-    study = study if isinstance(study, Study) else open_study(study)
-    frame = study.table("systems")
-    if frame.empty:
-        raise MognadError(f"{study.path}: the study has no DIOS inventory; ingest one first "
-                          f"(mognad ingest systems.csv --study {study.path})")
-    frame = frame[list(SYSTEM_COLUMNS)].copy()
-    for c in _INT_COLUMNS:
-        frame[c] = frame[c].astype("Int64")
-    frame["annual_cost_sek"] = frame["annual_cost_sek"].astype(float)
-    years = sorted(int(y) for y in frame["year"].dropna().unique())
-    if org_id is not None:
-        ids = [org_id] if np.isscalar(org_id) else list(org_id)
-        keep = frame["org_id"].isin([str(i) for i in ids])
-        if not keep.any():
-            raise MognadError(f"no DIOS inventory for organisation(s) {', '.join(map(str, ids))} "
-                              f"in {study.path}")
-        frame = frame[keep]
-    if year is not None:
-        ys = [int(year)] if np.isscalar(year) else [int(y) for y in year]
-        keep = frame["year"].isin(ys)
-        if not keep.any():
-            have = sorted(int(y) for y in frame["year"].dropna().unique()) or years
-            raise MognadError(f"no DIOS inventory for year(s) {', '.join(map(str, ys))}"
-                              + (f" for {org_id}" if org_id is not None else "")
-                              + f"; inventory years: {', '.join(map(str, have))}")
-        frame = frame[keep]
-    return frame.sort_values(["org_id", "year", "system_id"]).reset_index(drop=True)
 
 
 def _require(frame: Any, cols: Iterable[str], what: str) -> None:
@@ -556,7 +145,7 @@ def _keys(frame: pd.DataFrame, by: Iterable[str], year: str | None) -> list[str]
 
 
 def _checked(s: pd.Series, parse, column: str, what: str) -> np.ndarray:
-    values, bad = _parse_series(s, parse)
+    values, bad = parse_series(s, parse)
     if (bad != "").any():
         i = int(np.flatnonzero(bad != "")[0])
         raise MognadError(f"{what}: column {column}, value {s.iloc[i]!r}: {bad[i]}")
@@ -572,9 +161,9 @@ def _ordinal(s: pd.Series, column: str, what: str) -> np.ndarray:
         bad = ~np.isnan(x) & ((x != np.floor(x)) | (x < ORDINAL_RANGE[0]) | (x > ORDINAL_RANGE[1]))
         if bad.any():
             v = x[np.flatnonzero(bad)[0]]
-            raise MognadError(f"{what}: column {column}, value {v:g}: {_ordinal_one(v)[1]}")
+            raise MognadError(f"{what}: column {column}, value {v:g}: {ordinal_one(v)[1]}")
         return x
-    return _checked(s, _ordinal_one, column, what).astype(float)
+    return _checked(s, ordinal_one, column, what).astype(float)
 
 
 def _pass_fail(s: pd.Series, column: str, what: str, *, ownership: bool = False,
@@ -582,7 +171,7 @@ def _pass_fail(s: pd.Series, column: str, what: str, *, ownership: bool = False,
     """A requirement as float 1 (met), 0 (not met) or NaN (unknown)."""
     if pd.api.types.is_bool_dtype(s):
         return s.astype("boolean").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    values = _checked(s, _ownership_one if ownership else _yes_no_one, column, what)
+    values = _checked(s, ownership_one if ownership else yes_no_one, column, what)
     out = np.full(len(values), np.nan)
     out[values == "ja"] = 1.0
     out[values == "nej"] = 0.0
@@ -593,7 +182,7 @@ def _pass_fail(s: pd.Series, column: str, what: str, *, ownership: bool = False,
 def _numeric(s: pd.Series, column: str, what: str) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         return pd.to_numeric(s, errors="coerce").astype(float).to_numpy()
-    return _checked(s, _amount_one, column, what).astype(float)
+    return _checked(s, amount_one, column, what).astype(float)
 
 
 def _check_partial(partial_ownership: str) -> str:
@@ -888,7 +477,7 @@ def decommissioning(
     c = _numeric(port[cost], cost, what)
     action = port["time"].to_numpy()
     if lifecycle in port.columns:
-        phase = _checked(port[lifecycle], _lifecycle_one, lifecycle, what)
+        phase = _checked(port[lifecycle], lifecycle_one, lifecycle, what)
         planned = phase == "avveckling"
     else:
         planned = np.zeros(len(port), dtype=bool)
@@ -1092,6 +681,100 @@ def compliance(
     return out.reset_index(drop=True)
 
 
+def compliance_vs_others(
+    systems: pd.DataFrame,
+    org_id: str,
+    *,
+    year: int | None = None,
+    org: str = "org_id",
+    year_col: str = "year",
+    partial_ownership: str = "pass",
+    ci: float = 0.95,
+) -> pd.DataFrame:
+    """One organisation's compliance with each must-requirement against all other organisations.
+
+    Shares as in :func:`compliance` (systems with an unknown value left out), each with its
+    Wilson interval, and the difference own minus others with Newcombe's hybrid score interval
+    (Newcombe 1998, method 10; :func:`statsmodels.stats.proportion.confint_proportions_2indep`
+    with ``method="newcomb"``). ``clear`` says whether the difference's interval excludes 0. As in
+    :func:`compliance`, systems count as independent trials, so the intervals are optimistic.
+
+    Parameters
+    ----------
+    systems : DataFrame
+        The inventory of every organisation (one year, or give ``year``).
+    org_id : str
+    year : int, optional
+        Keep only this inventory year.
+    org, year_col : str
+        Column names.
+    partial_ownership : {"pass", "fail"}
+    ci : float, default 0.95
+
+    Returns
+    -------
+    DataFrame
+        One row per requirement (data_ownership, open_standards, open_api, all):
+        ``requirement``, ``n_known``, ``n_compliant``, ``share``, ``ci_low``, ``ci_high``,
+        ``others_n_known``, ``others_n_compliant``, ``others_share``, ``others_ci_low``,
+        ``others_ci_high``, ``n_others`` (organisations), ``difference``, ``diff_ci_low``,
+        ``diff_ci_high``, ``clear`` (nullable boolean; missing without known systems on a side).
+
+    Examples
+    --------
+    8 of 10 systems against 40 of 100 (Newcombe by hand: Wilson limits 0.4902-0.9433 and
+    0.3094-0.4980; 0.4 - sqrt(0.3098² + 0.0980²) = 0.0750, 0.4 + sqrt(0.1433² + 0.0906²) = 0.5696):
+
+    >>> s = pd.DataFrame({"org_id": ["a"] * 10 + ["b"] * 100,
+    ...                   "open_api": ["ja"] * 8 + ["nej"] * 2 + ["ja"] * 40 + ["nej"] * 60,
+    ...                   "open_standards": "ja", "data_ownership": "ja"})
+    >>> row = compliance_vs_others(s, "a").set_index("requirement").loc["open_api"]
+    >>> [round(float(row[c]), 4) for c in ("difference", "diff_ci_low", "diff_ci_high")]
+    [0.4, 0.075, 0.5696]
+    >>> bool(row["clear"])
+    True
+    """
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    what = "compliance_vs_others"
+    _require(systems, (org,), what)
+    frame = systems
+    if year is not None:
+        _require(systems, (year_col,), what)
+        frame = systems[systems[year_col].astype("Int64") == int(year)]
+    org_id = str(org_id)
+    own = frame[frame[org].astype(str) == org_id]
+    if own.empty:
+        raise MognadError(f"{what}: organisation {org_id} has no systems in the inventory")
+    others = frame[frame[org].astype(str) != org_id]
+    a = compliance(own, by=(), year=None, partial_ownership=partial_ownership, ci=ci)
+    b = compliance(others, by=(), year=None, partial_ownership=partial_ownership, ci=ci)
+    b = b.set_index("requirement").reindex(a["requirement"]).reset_index()
+    out = a[["requirement", "n_known", "n_compliant", "share", "ci_low", "ci_high"]].copy()
+    for c in ("n_known", "n_compliant", "share", "ci_low", "ci_high"):
+        out[f"others_{c}"] = b[c].to_numpy()
+    out["others_n_known"] = out["others_n_known"].fillna(0).astype("int64")
+    out["others_n_compliant"] = out["others_n_compliant"].fillna(0).astype("int64")
+    out["n_others"] = int(others[org].nunique())
+    out["difference"] = out["share"] - out["others_share"]
+    lows, highs = [], []
+    for r in out.itertuples(index=False):
+        if r.n_known > 0 and r.others_n_known > 0:
+            lo, hi = confint_proportions_2indep(r.n_compliant, r.n_known, r.others_n_compliant,
+                                                r.others_n_known, method="newcomb",
+                                                compare="diff", alpha=1 - ci)
+            lows.append(float(lo))
+            highs.append(float(hi))
+        else:
+            lows.append(np.nan)
+            highs.append(np.nan)
+    out["diff_ci_low"], out["diff_ci_high"] = lows, highs
+    known = out["diff_ci_low"].notna().to_numpy()
+    clear = (out["diff_ci_low"] > 0) | (out["diff_ci_high"] < 0)
+    out["clear"] = pd.array(np.where(known, clear, None), dtype="boolean")
+    return out.reset_index(drop=True)
+
+
 # ============================================================================================
 # Vendor concentration
 # ============================================================================================
@@ -1281,7 +964,7 @@ def age_profile(
     frame["_age"] = _ages(systems, year, introduced, what, reference_year)
     frame["_cost"] = _numeric(systems[cost], cost, what) if cost is not None else 1.0
     if lifecycle in systems.columns:
-        frame["_phase"] = _checked(systems[lifecycle], _lifecycle_one, lifecycle, what)
+        frame["_phase"] = _checked(systems[lifecycle], lifecycle_one, lifecycle, what)
     else:
         frame["_phase"] = None
     if detail:
@@ -1888,627 +1571,3 @@ def survey_scores(study, *, year: int | Sequence[int], org_id: Sequence[str] | N
         return pd.DataFrame(columns=["org_id", "round", *SCORE_COLUMNS])
     return score(responses, codebook=study.codebook, method=method,
                  levels=_as_tuple(level), **score_kw)
-
-
-# ============================================================================================
-# Labels, texts and plots for the report notebooks
-# ============================================================================================
-_LANGS = ("sv", "en")
-_VALUE_LABELS = {
-    "sv": {
-        "time": {"invest": "Investera", "tolerate": "Tolerera", "migrate": "Migrera",
-                 "eliminate": "Eliminera", "unassessed": "Ej bedömd"},
-        "requirement": {"data_ownership": "Organisationen äger sina data",
-                        "open_standards": "Öppna standarder", "open_api": "Öppet API",
-                        "all": "Alla tre kraven"},
-        "scenario": {"eliminate": "Eliminera", "eliminate_migrate": "Eliminera + migrera",
-                     "eliminate_planned": "Eliminera + planerad avveckling",
-                     "all": "Eliminera + planerad + migrera"},
-        "reason": {"eliminate": "Eliminera", "migrate": "Migrera",
-                   "planned": "Planerad avveckling"},
-        "measure": {"legacy_index": "Arvsindex", "low_quality_share": "Andel låg kvalitet",
-                    "non_compliant_share": "Andel som bryter mot skallkrav",
-                    "old_share": "Andel gamla system", "mean_quality": "Medelkvalitet (1–4)",
-                    "mean_technical_quality": "Teknisk kvalitet (1–4)",
-                    "mean_functional_quality": "Funktionell kvalitet (1–4)",
-                    "mean_age": "Medelålder (år)"},
-        "basis": {"orgs": "organisationer", "systems": "system", "cost": "kostnad"},
-        "group": {NATIONAL: "Riket"},
-    },
-    "en": {
-        "time": {"invest": "Invest", "tolerate": "Tolerate", "migrate": "Migrate",
-                 "eliminate": "Eliminate", "unassessed": "Unassessed"},
-        "requirement": {"data_ownership": "Organisation owns its data",
-                        "open_standards": "Open standards", "open_api": "Open API",
-                        "all": "All three requirements"},
-        "scenario": {"eliminate": "Eliminate", "eliminate_migrate": "Eliminate + migrate",
-                     "eliminate_planned": "Eliminate + planned decommissioning",
-                     "all": "Eliminate + planned + migrate"},
-        "reason": {"eliminate": "Eliminate", "migrate": "Migrate",
-                   "planned": "Planned decommissioning"},
-        "measure": {"legacy_index": "Legacy index", "low_quality_share": "Share low quality",
-                    "non_compliant_share": "Share non-compliant",
-                    "old_share": "Share old systems", "mean_quality": "Mean quality (1–4)",
-                    "mean_technical_quality": "Technical quality (1–4)",
-                    "mean_functional_quality": "Functional quality (1–4)",
-                    "mean_age": "Mean age (years)"},
-        "basis": {"orgs": "organisations", "systems": "systems", "cost": "cost"},
-        "group": {NATIONAL: "National"},
-        "lifecycle": {"införande": "introduction", "förvaltning": "operation",
-                      "avveckling": "decommissioning"},
-    },
-}
-#: Which kinds of label a bare :func:`label` call looks in, in order.
-_LABEL_ORDER = ("time", "requirement", "reason", "measure", "group", "basis", "scenario",
-                "lifecycle")
-_COLUMN_LABELS = {
-    "sv": {
-        "org_id": "Organisation", "name": "Namn", "year": "År", "system_id": "System-id",
-        "system_name": "System", "domain": "Verksamhetsområde", "vendor": "Leverantör",
-        "product": "Produkt", "lifecycle": "Livscykel", "importance": "Betydelse",
-        "quality_score": "Kvalitet", "time": "TIME", "reason": "Skäl", "scenario": "Scenario",
-        "annual_cost_sek": "Årskostnad (kr)", "freed_cost_sek": "Frigjord kostnad (kr)",
-        "n_systems": "Antal system", "total_cost_sek": "Total kostnad (kr)",
-        "n_candidates": "Kandidater", "freed_share": "Andel frigjord", "share": "Andel",
-        "cost_sek": "Kostnad (kr)", "cost_share": "Kostnadsandel", "requirement": "Krav",
-        "n_known": "Kända", "n_compliant": "Uppfyller", "ci_low": "KI låg", "ci_high": "KI hög",
-        "n_orgs": "Organisationer", "n_vendors": "Leverantörer", "hhi": "HHI",
-        "equivalent_vendors": "Motsvarande antal leverantörer", "top_vendor": "Största leverantör",
-        "top_share": "Största andel", "top_vendor_org_share": "Andel org. med största",
-        "county_code": "Län", "measure": "Mått", "value": "Värde", "n_peers": "Jämförda org.",
-        "peer_median": "Median övriga", "peer_q1": "Kvartil 1", "peer_q3": "Kvartil 3",
-        "better_than_share": "Bättre än andel", "percentile_rank": "Percentil",
-        "legacy_index": "Arvsindex", "low_quality_share": "Andel låg kvalitet",
-        "non_compliant_share": "Andel bryter mot krav", "old_share": "Andel gamla",
-        "mean_quality": "Medelkvalitet", "mean_age": "Medelålder", "age_mean": "Medelålder",
-        "age_median": "Medianålder", "old_cost_share": "Kostnadsandel gamla",
-        "share_avveckling": "Andel i avveckling", "cost_vs_size_peers": "Kostnad mot storleksgrupp",
-        "quality_rank": "Kvalitetsrang", "size_class": "Storlek", "estimate": "Skattning",
-        "method": "Metod", "p_value": "p-värde", "n": "n", "term": "Term", "coef": "Koefficient",
-        "se": "Medelfel", "basis": "Bas", "technical_quality": "Teknisk kvalitet",
-        "functional_quality": "Funktionell kvalitet", "group": "", "age_band": "Ålder (år)",
-        "hhi_cost": "HHI (kostnad)", "top_share_cost": "Största andel (kostnad)",
-        "n_age_known": "Känd ålder", "age_q1": "Ålder kvartil 1", "age_q3": "Ålder kvartil 3",
-        "age_max": "Högsta ålder", "age_cost_weighted": "Kostnadsviktad ålder",
-        "share_införande": "Andel i införande", "share_förvaltning": "Andel i förvaltning",
-        "n_assessed": "Bedömda", "cost_per_unit": "Kostnad per enhet",
-        "mean_technical_quality": "Teknisk kvalitet", "mean_functional_quality":
-        "Funktionell kvalitet", "t": "t", "r_squared": "R²", "high_importance": "Hög betydelse",
-        "high_quality": "Hög kvalitet",
-    },
-    "en": {
-        "org_id": "Organisation", "name": "Name", "year": "Year", "system_id": "System id",
-        "system_name": "System", "domain": "Business domain", "vendor": "Vendor",
-        "product": "Product", "lifecycle": "Lifecycle", "importance": "Importance",
-        "quality_score": "Quality", "time": "TIME", "reason": "Reason", "scenario": "Scenario",
-        "annual_cost_sek": "Annual cost (SEK)", "freed_cost_sek": "Freed cost (SEK)",
-        "n_systems": "Systems", "total_cost_sek": "Total cost (SEK)",
-        "n_candidates": "Candidates", "freed_share": "Share freed", "share": "Share",
-        "cost_sek": "Cost (SEK)", "cost_share": "Cost share", "requirement": "Requirement",
-        "n_known": "Known", "n_compliant": "Compliant", "ci_low": "CI low", "ci_high": "CI high",
-        "n_orgs": "Organisations", "n_vendors": "Vendors", "hhi": "HHI",
-        "equivalent_vendors": "Equivalent vendors", "top_vendor": "Top vendor",
-        "top_share": "Top share", "top_vendor_org_share": "Share of orgs using top",
-        "county_code": "County", "measure": "Measure", "value": "Value", "n_peers": "Peers",
-        "peer_median": "Peer median", "peer_q1": "Quartile 1", "peer_q3": "Quartile 3",
-        "better_than_share": "Better than share", "percentile_rank": "Percentile",
-        "legacy_index": "Legacy index", "low_quality_share": "Share low quality",
-        "non_compliant_share": "Share non-compliant", "old_share": "Share old",
-        "mean_quality": "Mean quality", "mean_age": "Mean age", "age_mean": "Mean age",
-        "age_median": "Median age", "old_cost_share": "Cost share old",
-        "share_avveckling": "Share decommissioning", "cost_vs_size_peers": "Cost vs size peers",
-        "quality_rank": "Quality rank", "size_class": "Size", "estimate": "Estimate",
-        "method": "Method", "p_value": "p value", "n": "n", "term": "Term", "coef": "Coefficient",
-        "se": "Std. error", "basis": "Basis", "technical_quality": "Technical quality",
-        "functional_quality": "Functional quality", "group": "", "age_band": "Age (years)",
-        "hhi_cost": "HHI (cost)", "top_share_cost": "Top share (cost)",
-        "n_age_known": "Age known", "age_q1": "Age quartile 1", "age_q3": "Age quartile 3",
-        "age_max": "Max age", "age_cost_weighted": "Cost-weighted age",
-        "share_införande": "Share introduction", "share_förvaltning": "Share operation",
-        "n_assessed": "Assessed", "cost_per_unit": "Cost per unit",
-        "mean_technical_quality": "Technical quality", "mean_functional_quality":
-        "Functional quality", "t": "t", "r_squared": "R²", "high_importance": "High importance",
-        "high_quality": "High quality",
-    },
-}
-_TIME_COLOURS = {"invest": "#1b7837", "tolerate": "#5aae61", "migrate": "#e08214",
-                 "eliminate": "#b2182b", "unassessed": "#999999"}
-
-_TEXTS = {
-    "sv": {
-        "banner": "Syntetiska data – fiktiva organisationer och system, inga verkliga resultat.",
-        "title_org": "# Systemportfölj (DIOS) – {name}, {year}",
-        "intro_org": "Rapporten bygger på organisationens inventering av befintliga system: "
-                     "{n_systems} system med en sammanlagd årskostnad på {cost} kr. Betydelse "
-                     "och kvalitet är bedömda på en fyrgradig skala; {n_unassessed} system saknar "
-                     "bedömning och redovisas som *ej bedömda*.",
-        "portfolio": "## Portfölj: betydelse och kvalitet\n\nVarje system placeras efter "
-                     "verksamhetsbetydelse och kvalitet (medel av teknisk och funktionell "
-                     "kvalitet). Gränsen går vid {thr_q:g} för kvalitet och {thr_i:g} för "
-                     "betydelse. TIME-modellen ger en åtgärd per ruta: **investera** (hög "
-                     "betydelse, hög kvalitet), **tolerera** (låg betydelse, hög kvalitet), "
-                     "**migrera** (hög betydelse, låg kvalitet) och **eliminera** (låg betydelse, "
-                     "låg kvalitet).",
-        "decommissioning": "## Avveckling och frigjorda resurser\n\nKandidater för avveckling "
-                           "är i första hand system att *eliminera*. Scenarierna lägger till "
-                           "system som ska *migreras* (ersättningen antas kosta {repl} av "
-                           "dagens system) och system som redan är under avveckling.",
-        "no_candidates": "Inga system är kandidater för avveckling i huvudscenariot.",
-        "compliance": "## Skallkrav: dataägarskap, öppna standarder och öppna API:er\n\nAndel "
-                      "system som uppfyller kraven, med 95 % konfidensintervall (Wilson), jämfört "
-                      "med alla organisationer i inventeringen.",
-        "peers": "## Jämförelse med andra organisationer\n\nArvsindex (0–100, högre = tyngre "
-                 "arv) väger samman kostnadsviktade andelar system med låg kvalitet, system "
-                 "som inte uppfyller skallkraven och system som är minst {old} år gamla.",
-        "products": "## Samma produkt i andra organisationer\n\nKostnaden jämförs med "
-                    "organisationer i samma storleksklass som använder produkten (1 = typisk).",
-        "no_products": "Ingen av organisationens produkter används av andra organisationer i "
-                       "inventeringen.",
-        "age": "## Ålder och livscykel",
-        "title_national": "# Digital infrastruktur i offentlig sektor (DIOS), {year}",
-        "intro_national": "{n_orgs} organisationer har inventerat {n_systems} system med en "
-                          "sammanlagd årskostnad på {cost} kr.",
-        "concentration": "## Leverantörskoncentration per verksamhetsområde\n\n"
-                         "Herfindahl–Hirschman-index (HHI, 0–10 000) på antal organisationer per "
-                         "leverantör: 10 000 betyder att alla organisationer har samma "
-                         "leverantör. Över 2 500 räknas marknaden som starkt koncentrerad.",
-        "concentration_county": "### Per län (de mest koncentrerade områdena)",
-        "compliance_national": "## Skallkrav per verksamhetsområde\n\nAndel system som "
-                               "uppfyller alla tre skallkraven, med 95 % konfidensintervall.",
-        "legacy_link": "## Inventering och enkät: stämmer bilden av det digitala arvet?\n\n"
-                       "Arvsindex från inventeringen jämförs med dimensionen *Digitalt arv* i "
-                       "DiMiOS-mätningen {year} för samma organisationer. Ett högt arvsindex "
-                       "(tungt arv) bör gå ihop med ett lågt resultat på Digitalt arv.",
-        "legacy_summary": "Korrelation (Pearson) r = {r} (95 % KI {lo} till {hi}, n = {n}); "
-                          "Spearman ρ = {rho}. Regressionen ger {slope} procentenheter Digitalt "
-                          "arv per enhet {measure} (95 % KI {slo} till {shi}).",
-        "no_link": "För få organisationer har både inventering och DiMiOS-resultat {year} för "
-                   "en jämförelse ({reason}).",
-        "age_national": "## Ålder och livscykel per verksamhetsområde",
-        "method": "*Metod: `mognad.dios` (TIME-trösklar {thr_i:g}/{thr_q:g}, gamla system ≥ "
-                  "{old} år). Data: {fingerprint}.*",
-    },
-    "en": {
-        "banner": "Synthetic data – fictional organisations and systems, no real results.",
-        "title_org": "# System portfolio (DIOS) – {name}, {year}",
-        "intro_org": "This report is based on the organisation's inventory of existing systems: "
-                     "{n_systems} systems with a total annual cost of SEK {cost}. Importance and "
-                     "quality are rated on a four-point scale; {n_unassessed} systems are not "
-                     "rated and are shown as *unassessed*.",
-        "portfolio": "## Portfolio: importance and quality\n\nEach system is placed by business "
-                     "importance and quality (mean of technical and functional quality). The "
-                     "cut-offs are {thr_q:g} for quality and {thr_i:g} for importance. The TIME "
-                     "model gives one action per quadrant: **invest** (high importance, high "
-                     "quality), **tolerate** (low importance, high quality), **migrate** (high "
-                     "importance, low quality) and **eliminate** (low importance, low quality).",
-        "decommissioning": "## Decommissioning and freed resources\n\nThe first candidates are "
-                           "systems to *eliminate*. The scenarios add systems to *migrate* (the "
-                           "replacement is assumed to cost {repl} of today's system) and "
-                           "systems already being decommissioned.",
-        "no_candidates": "No system is a decommissioning candidate in the main scenario.",
-        "compliance": "## Must-requirements: data ownership, open standards and open APIs\n\n"
-                      "Share of systems meeting each requirement, with 95 % confidence intervals "
-                      "(Wilson), against all organisations in the inventory.",
-        "peers": "## Comparison with other organisations\n\nThe legacy index (0–100, higher = "
-                 "heavier legacy) combines cost-weighted shares of low-quality systems, "
-                 "systems failing a must-requirement and systems at least {old} years old.",
-        "products": "## The same product in other organisations\n\nThe cost is compared with "
-                    "organisations of the same size class using the product (1 = typical).",
-        "no_products": "None of the organisation's products is used by another organisation in "
-                       "the inventory.",
-        "age": "## Age and lifecycle",
-        "title_national": "# Digital infrastructure in the public sector (DIOS), {year}",
-        "intro_national": "{n_orgs} organisations have inventoried {n_systems} systems with a "
-                          "total annual cost of SEK {cost}.",
-        "concentration": "## Vendor concentration per business domain\n\nHerfindahl–Hirschman "
-                         "index (HHI, 0–10,000) on the number of organisations per vendor: "
-                         "10,000 means every organisation has the same vendor. Above 2,500 a "
-                         "market counts as highly concentrated.",
-        "concentration_county": "### By county (the most concentrated domains)",
-        "compliance_national": "## Must-requirements per business domain\n\nShare of systems "
-                               "meeting all three must-requirements, with 95 % confidence "
-                               "intervals.",
-        "legacy_link": "## Inventory and survey: do they agree on the digital legacy?\n\nThe "
-                       "inventory's legacy index is set against the *Digital legacy* dimension "
-                       "of the DiMiOS survey {year} for the same organisations. A high legacy "
-                       "index (heavy legacy) should go with a low Digital legacy score.",
-        "legacy_summary": "Correlation (Pearson) r = {r} (95 % CI {lo} to {hi}, n = {n}); "
-                          "Spearman ρ = {rho}. The regression gives {slope} percentage points of "
-                          "Digital legacy per unit of {measure} (95 % CI {slo} to {shi}).",
-        "no_link": "Too few organisations have both an inventory and DiMiOS results in {year} "
-                   "for a comparison ({reason}).",
-        "age_national": "## Age and lifecycle per business domain",
-        "method": "*Method: `mognad.dios` (TIME cut-offs {thr_i:g}/{thr_q:g}, old systems ≥ "
-                  "{old} years). Data: {fingerprint}.*",
-    },
-}
-
-
-def _check_lang(lang: str) -> str:
-    if lang not in _LANGS:
-        raise MognadError(f"lang must be one of {', '.join(_LANGS)}; got {lang!r}")
-    return lang
-
-
-def label(value: str, lang: str = "sv", kind: str | None = None) -> str:
-    """The report label of a code (TIME action, requirement, scenario, measure ...).
-
-    ``kind`` (``time``, ``requirement``, ``scenario``, ``reason``, ``measure``, ``basis``,
-    ``group``, ``lifecycle``) picks the vocabulary; without it the first vocabulary that knows the
-    code is used (``all`` is then the requirement). Unknown codes come back unchanged.
-
-    Examples
-    --------
-    >>> label("eliminate"), label("eliminate", "en"), label("Socialtjänst")
-    ('Eliminera', 'Eliminate', 'Socialtjänst')
-    >>> label("all", kind="scenario")
-    'Eliminera + planerad + migrera'
-    """
-    vocab = _VALUE_LABELS[_check_lang(lang)]
-    kinds = (kind,) if kind is not None else _LABEL_ORDER
-    for k in kinds:
-        if value in vocab.get(k, {}):
-            return vocab[k][value]
-    return value
-
-
-def text(key: str, lang: str = "sv", **fields) -> str:
-    """A report text in Swedish (default) or English, with ``fields`` filled in.
-
-    Examples
-    --------
-    >>> text("banner")
-    'Syntetiska data – fiktiva organisationer och system, inga verkliga resultat.'
-    """
-    texts = _TEXTS[_check_lang(lang)]
-    if key not in texts:
-        raise MognadError(f"no report text {key!r}; texts: {', '.join(texts)}")
-    return texts[key].format(**fields)
-
-
-def markdown(key: str, lang: str = "sv", **fields):
-    """:func:`text` as an IPython ``Markdown`` object, for ``display`` in a notebook."""
-    from IPython.display import Markdown
-
-    return Markdown(text(key, lang, **fields))
-
-
-def format_sek(amount: float, lang: str = "sv") -> str:
-    """An amount with thousands separators (no-break space in Swedish, comma in English).
-
-    Examples
-    --------
-    >>> format_sek(1234567.4) == "1\u00a0234\u00a0567", format_sek(1234567.4, "en")
-    (True, '1,234,567')
-    """
-    if amount is None or not np.isfinite(amount):
-        return "–"
-    s = f"{amount:,.0f}"
-    return s.replace(",", "\u00a0") if _check_lang(lang) == "sv" else s
-
-
-def format_number(x: float, lang: str = "sv", digits: int = 2) -> str:
-    """A number for running text: decimal comma and a true minus sign in Swedish.
-
-    Examples
-    --------
-    >>> format_number(-0.1234), format_number(-0.1234, "en")
-    ('−0,12', '-0.12')
-    """
-    if x is None or not np.isfinite(x):
-        return "–"
-    s = f"{x:.{digits}f}"
-    return s.replace(".", ",").replace("-", "\u2212") if _check_lang(lang) == "sv" else s
-
-
-def format_pct(share: float, lang: str = "sv", digits: int = 0) -> str:
-    """A share as a percentage: ``"25 %"`` in Swedish (no-break space), ``"25%"`` in English.
-
-    Examples
-    --------
-    >>> format_pct(0.25, "en"), format_pct(0.125, "en", 1), format_pct(float("nan"))
-    ('25%', '12.5%', '–')
-    """
-    if share is None or not np.isfinite(share):
-        return "–"
-    s = f"{share:.{digits}%}"
-    return s.replace("%", "\u00a0%").replace(".", ",") if _check_lang(lang) == "sv" else s
-
-
-def synthetic_banner(study, lang: str = "sv"):
-    """A visible banner for reports on synthetic data (an empty ``HTML`` otherwise)."""
-    from mognad.present.text import synthetic_banner as _banner
-
-    return _banner(study, lang, text('banner', lang))
-
-
-def localise(frame: pd.DataFrame, lang: str = "sv", *, columns: bool = True,
-             formats: bool = True) -> pd.DataFrame:
-    """A table ready for a report: codes and column names in the report language.
-
-    Codes in the columns ``time``, ``requirement``, ``scenario``, ``reason``, ``measure``,
-    ``basis``, ``group``/``org_id`` (``riket``) and, in English, ``lifecycle`` are replaced by
-    their labels (:func:`label`). With ``formats``, amounts in kronor (columns ending in
-    ``_sek``) become text with thousands separators and shares (columns whose name contains
-    ``share``) become whole percentages — the result is for display, not for computing.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"time": ["invest"], "n_systems": [3], "share": [0.25]})
-    >>> localise(t)[["TIME", "Antal system"]]
-            TIME  Antal system
-    0  Investera             3
-    >>> localise(t, "en")
-         TIME  Systems Share
-    0  Invest        3   25%
-    """
-    lang = _check_lang(lang)
-    out = frame.copy()
-    kinds = {"time": "time", "requirement": "requirement", "scenario": "scenario",
-             "reason": "reason", "measure": "measure", "basis": "basis", "group": "group",
-             "org_id": "group", "lifecycle": "lifecycle"}
-    for c, kind in kinds.items():
-        if c in out.columns:
-            out[c] = out[c].map(lambda v, k=kind: label(v, lang, k) if isinstance(v, str) else v)
-    if formats:
-        for c in out.columns:
-            if not pd.api.types.is_numeric_dtype(out[c]) or pd.api.types.is_bool_dtype(out[c]):
-                continue
-            if str(c).endswith("_sek"):
-                out[c] = [format_sek(v, lang) for v in out[c].astype(float)]
-            elif "share" in str(c):
-                out[c] = [format_pct(v, lang) for v in out[c].astype(float)]
-    if columns:
-        out = out.rename(columns=_COLUMN_LABELS[lang])
-    return out
-
-
-def plot_portfolio(
-    port: pd.DataFrame,
-    *,
-    ax=None,
-    lang: str = "sv",
-    thresholds: Mapping[str, float] | None = None,
-    importance: str = "importance",
-    size: str | None = "annual_cost_sek",
-    seed: int = 0,
-    title: str | None = None,
-):
-    """The TIME portfolio: quality (x) against importance (y), one point per system.
-
-    Points are jittered a little (seeded, so the figure is reproducible) because ratings are
-    whole numbers; their area follows the annual cost. The quadrant lines lie between the last
-    low and the first high value; the quadrants carry their action. Unassessed systems cannot
-    be placed and are counted in the corner note.
-
-    Parameters
-    ----------
-    port : DataFrame
-        Output of :func:`portfolio`.
-    ax : matplotlib Axes, optional
-    lang : str
-    thresholds : mapping, optional
-        The thresholds used for ``port`` (for the quadrant lines).
-    importance, size : str
-        Column names (``size=None``: equal points).
-    seed : int
-        Seed of the jitter.
-    title : str, optional
-
-    Returns
-    -------
-    matplotlib Axes
-    """
-    import matplotlib.pyplot as plt
-
-    lang = _check_lang(lang)
-    _require(port, ("quality_score", "time", importance), "plot_portfolio")
-    thr = _thresholds(thresholds, "plot_portfolio")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 6))
-    rng = np.random.default_rng(seed)
-    placed = port[port["time"] != "unassessed"]
-    x = placed["quality_score"].to_numpy(float) + rng.uniform(-0.12, 0.12, len(placed))
-    y = (_ordinal(placed[importance], importance, "plot_portfolio")
-         + rng.uniform(-0.12, 0.12, len(placed)))
-    if size is not None and size in placed.columns and len(placed):
-        c = _numeric(placed[size], size, "plot_portfolio")
-        ref = np.nanmedian(c) if np.isfinite(np.nanmedian(c)) and np.nanmedian(c) > 0 else 1.0
-        s = 60 * np.sqrt(np.nan_to_num(c, nan=ref) / ref)
-        s = np.clip(s, 12, 400)
-    else:
-        s = np.full(len(placed), 60.0)
-    for action in TIME_ACTIONS[:4]:
-        m = (placed["time"] == action).to_numpy()
-        if m.any():
-            ax.scatter(x[m], y[m], s=s[m], color=_TIME_COLOURS[action], alpha=0.75,
-                       edgecolor="white", linewidth=0.6,
-                       label=f"{label(action, lang)} ({int(m.sum())})")
-    qx, qy = thr["quality"] - 0.25, thr["importance"] - 0.25
-    ax.axvline(qx, color="0.3", lw=1, ls="--")
-    ax.axhline(qy, color="0.3", lw=1, ls="--")
-    ax.set(xlim=(0.6, 4.4), ylim=(0.6, 4.4), xticks=[1, 2, 3, 4], yticks=[1, 2, 3, 4])
-    corners = {"migrate": (0.65, 4.35, "left", "top"), "invest": (4.35, 4.35, "right", "top"),
-               "eliminate": (0.65, 0.65, "left", "bottom"),
-               "tolerate": (4.35, 0.65, "right", "bottom")}
-    for action, (cx, cy, ha, va) in corners.items():
-        ax.text(cx, cy, label(action, lang).upper(), ha=ha, va=va, fontsize=11,
-                fontweight="bold", color=_TIME_COLOURS[action], alpha=0.9)
-    n_un = int((port["time"] == "unassessed").sum())
-    if n_un:
-        note = (f"{label('unassessed', lang)}: {n_un} system" if lang == "sv"
-                else f"{label('unassessed', lang)}: {n_un} systems")
-        ax.text(0.99, -0.1, note, transform=ax.transAxes, ha="right", va="top", fontsize=9,
-                color="0.3")
-    sv = lang == "sv"
-    ax.set_xlabel("Kvalitet (medel av teknisk och funktionell, 1–4)" if sv
-                  else "Quality (mean of technical and functional, 1–4)")
-    ax.set_ylabel("Verksamhetsbetydelse (1–4)" if sv else "Business importance (1–4)")
-    if title:
-        ax.set_title(title)
-    if len(placed):
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, frameon=False,
-                  fontsize=9, markerscale=0.7)
-    return ax
-
-
-def plot_compliance(
-    comp: pd.DataFrame,
-    *,
-    group: str = "org_id",
-    ax=None,
-    lang: str = "sv",
-    order: Sequence[str] | None = None,
-    title: str | None = None,
-):
-    """Share meeting each must-requirement with its Wilson interval, one bar per group.
-
-    Parameters
-    ----------
-    comp : DataFrame
-        Output of :func:`compliance` (several groups concatenated are fine).
-    group : str
-        The column whose values are the bars of each requirement (e.g. ``org_id`` with the
-        organisation and ``"riket"``).
-    ax : matplotlib Axes, optional
-    lang : str
-    order : sequence, optional
-        Order of the groups.
-    title : str, optional
-    """
-    import matplotlib.pyplot as plt
-
-    lang = _check_lang(lang)
-    _require(comp, ("requirement", "share", "ci_low", "ci_high", group), "plot_compliance")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
-    reqs = [r for r in (*REQUIREMENTS, "all") if r in set(comp["requirement"])]
-    groups = list(order) if order is not None else list(pd.unique(comp[group]))
-    palette = ["#2166ac", "#b2abd2", "#fdb863", "#5aae61", "#999999"]
-    h = 0.8 / max(len(groups), 1)
-    for j, gname in enumerate(groups):
-        sub = comp[comp[group] == gname].set_index("requirement").reindex(reqs)
-        pos = np.arange(len(reqs)) + (j - (len(groups) - 1) / 2) * h
-        share = sub["share"].to_numpy(float)
-        # clip: a Wilson bound can sit a rounding error inside a share of exactly 0 or 1
-        err = np.clip(np.vstack([share - sub["ci_low"].to_numpy(float),
-                                 sub["ci_high"].to_numpy(float) - share]), 0, None)
-        ax.barh(pos, share, height=h * 0.9, xerr=err, capsize=3,
-                color=palette[j % len(palette)], label=label(str(gname), lang, "group"))
-    ax.set_yticks(np.arange(len(reqs)), [label(r, lang, "requirement") for r in reqs])
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
-    ax.set_xlabel("Andel system som uppfyller kravet" if lang == "sv"
-                  else "Share of systems meeting the requirement")
-    ax.legend(loc="lower right", fontsize=9)
-    if title:
-        ax.set_title(title)
-    return ax
-
-
-def plot_concentration(vc: pd.DataFrame, *, ax=None, lang: str = "sv", title: str | None = None):
-    """HHI per business domain as bars, with the top vendor's share written beside each bar and
-    the 1 500 / 2 500 lines of the US merger guidelines.
-
-    Parameters
-    ----------
-    vc : DataFrame
-        Output of :func:`vendor_concentration` (one row per domain).
-    """
-    import matplotlib.pyplot as plt
-
-    lang = _check_lang(lang)
-    _require(vc, ("domain", "hhi", "top_vendor", "top_share"), "plot_concentration")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.45 * max(len(vc), 4) + 1))
-    d = vc.sort_values("hhi", ascending=False)
-    ax.barh(d["domain"], d["hhi"], color=["#b2182b" if h > 2500 else "#e08214" if h > 1500
-                                          else "#4393c3" for h in d["hhi"]])
-    for yi, (h, v, s) in enumerate(zip(d["hhi"], d["top_vendor"], d["top_share"], strict=True)):
-        ax.text(min(h, 10_000) + 100, yi, f"{v} ({s:.0%})", va="center", fontsize=8)
-    for line in (1500, 2500):
-        ax.axvline(line, color="0.4", lw=0.8, ls=":")
-    ax.invert_yaxis()
-    ax.set_xlim(0, 13_500)
-    ax.set_xticks([0, 2500, 5000, 7500, 10_000])
-    ax.set_xlabel("HHI (0–10 000)" if lang == "sv" else "HHI (0–10,000)")
-    if title:
-        ax.set_title(title)
-    return ax
-
-
-def plot_legacy_link(link: LegacyLink, *, ax=None, lang: str = "sv", ci: float = 0.95,
-                     title: str | None = None):
-    """The inventory measure against the survey score, with the OLS line and its interval.
-
-    Parameters
-    ----------
-    link : LegacyLink
-        Output of :func:`legacy_vs_survey`.
-    """
-    import matplotlib.pyplot as plt
-
-    lang = _check_lang(lang)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 5))
-    d = link.data
-    x = d[link.measure].to_numpy(float)
-    y = d["score_pct"].to_numpy(float)
-    if {"ci_low", "ci_high"} <= set(d.columns):
-        err = np.vstack([y - d["ci_low"].to_numpy(float), d["ci_high"].to_numpy(float) - y])
-        err = np.where(np.isfinite(err), np.maximum(err, 0), 0)
-        ax.errorbar(x, y, yerr=err, fmt="none", ecolor="0.7", lw=0.8, zorder=1)
-    ax.scatter(x, y, color="#2166ac", zorder=2)
-    grid = np.linspace(np.nanmin(x), np.nanmax(x), 50)
-    exog = np.column_stack([np.ones_like(grid), grid])
-    pred = link.fit.get_prediction(exog).summary_frame(alpha=1 - ci)
-    ax.plot(grid, pred["mean"], color="#b2182b")
-    ax.fill_between(grid, pred["mean_ci_lower"], pred["mean_ci_upper"], color="#b2182b",
-                    alpha=0.15, lw=0)
-    ax.set_xlabel(label(link.measure, lang, "measure"))
-    ax.set_ylabel(("Digitalt arv (DiMiOS, %)" if lang == "sv" else "Digital legacy (DiMiOS, %)")
-                  if link.dimension == "arv" else f"{link.dimension} (%)")
-    r = link.correlations.set_index("method").loc["pearson"]
-    ax.set_title(title or f"{link.year}: r = {r['estimate']:.2f} "
-                          f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}], n = {link.n}")
-    return ax
-
-
-def show_legacy_link(link: LegacyLink | None, *, lang: str = "sv", year: int | None = None,
-                     n_orgs: int | None = None) -> None:
-    """Report section body for :func:`legacy_vs_survey`: the plot and a sentence with the
-    correlation and the slope, or a note that too few organisations could be compared.
-
-    Parameters
-    ----------
-    link : LegacyLink or None
-        From ``legacy_vs_survey(..., too_few="none")``.
-    lang : str
-    year : int, optional
-        For the note when ``link`` is None.
-    n_orgs : int, optional
-        Organisations with survey scores, for the note.
-    """
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
-    if link is None:
-        reason = (f"{n_orgs} " + ("organisationer med enkätresultat" if lang == "sv"
-                                  else "organisations with survey results")
-                  if n_orgs is not None else "–")
-        display(markdown("no_link", lang, year=year, reason=reason))
-        return
-    ax = plot_legacy_link(link, lang=lang)
-    display(ax.figure)
-    plt.close(ax.figure)
-    slope = link.regression.set_index("term").loc[link.measure]
-    r = link.correlations.set_index("method")
-    display(markdown("legacy_summary", lang, r=format_number(r.at["pearson", "estimate"], lang),
-                     lo=format_number(r.at["pearson", "ci_low"], lang),
-                     hi=format_number(r.at["pearson", "ci_high"], lang), n=link.n,
-                     rho=format_number(r.at["spearman", "estimate"], lang),
-                     slope=format_number(slope["coef"], lang),
-                     slo=format_number(slope["ci_low"], lang),
-                     shi=format_number(slope["ci_high"], lang),
-                     measure=label(link.measure, lang, "measure").lower()))

@@ -57,6 +57,18 @@ def plot_style():
         yield
 
 
+def plain(text) -> str:
+    """Data as plot text: Matplotlib's maths mode (``$…$``) cannot start from it.
+
+    Examples
+    --------
+    >>> print(plain("Kostnad $x$")), plain(None)
+    Kostnad \\$x\\$
+    (None, '')
+    """
+    return "" if text is None else str(text).replace("$", r"\$")
+
+
 def axes(ax=None, *, figsize=(7.5, 4.2)):
     """The axes to draw on: *ax* itself, or a new pyplot figure's axes (in the current rc).
 
@@ -97,14 +109,34 @@ table.mognad tr.mark td { font-weight: 700; }
 p.mognad-note { font-size: 0.85em; color: #555; margin: 0 0 14px 0; }
 p.mognad-empty { font-style: italic; color: #444; }
 div.mognad-table { margin-bottom: 10px; }
+img.mognad-figure { max-width: 100%; height: auto; display: block; margin: 6px 0 10px 0; }
+/* over JupyterLab's own table rules (which are more specific than "table.mognad th") */
+div.mognad-table table.mognad { table-layout: auto; margin-left: 0; margin-right: auto; }
+div.mognad-table table.mognad th.txt, div.mognad-table table.mognad td.txt { text-align: left; }
+div.mognad-table table.mognad th.num, div.mognad-table table.mognad td.num { text-align: right; }
+div.mognad-table table.mognad td.txt { overflow-wrap: break-word; }
+div.mognad-table table.mognad th { vertical-align: bottom; padding: 4px 8px; }
+div.mognad-table table.mognad td { vertical-align: top; padding: 3px 8px; }
+/* wide="landscape" tables get a page of their own, turned */
+@page wide { size: A4 landscape; }
+div.mognad-landscape { page: wide; }
 @media print {
   table.mognad { font-size: 8.5pt; page-break-inside: auto; }
   table.mognad tr { break-inside: avoid; page-break-inside: avoid; }
   table.mognad thead { display: table-header-group; }
   table.mognad.mognad-wide { font-size: 7.5pt; }
   table.mognad th, table.mognad td { padding: 2px 5px; }
+  div.mognad-table table.mognad th, div.mognad-table table.mognad td { padding: 2px 5px; }
+  /* JupyterLab lays each output out as a table, and Chromium ignores break-after on it: as
+     blocks (the empty prompt hidden), a heading can be kept with its figure */
+  .jp-OutputArea-child { display: block; }
+  .jp-OutputArea-child > .jp-OutputPrompt { display: none; }
+  /* JupyterLab keeps every output on one page; a long table may run on to the next */
+  .jp-OutputArea-child:has(div.mognad-table:not(.mognad-keep)) {
+    break-inside: auto; page-break-inside: auto; }
 }
 """
 
 
-__all__ = ["ACCENT", "NATIONAL", "OWN", "PEER", "REPORT_CSS", "SERIES", "axes", "plot_style"]
+__all__ = ["ACCENT", "NATIONAL", "OWN", "PEER", "REPORT_CSS", "SERIES", "axes", "plain",
+           "plot_style"]

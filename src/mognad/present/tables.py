@@ -8,11 +8,16 @@ en dash, explained once in a footnote under the table.
 
 Column kinds
 ------------
-``text`` (escaped as is), ``label:<field>`` (a code shown by its catalogue label, e.g.
-``label:org_type``), ``int``, ``number`` (``decimals``), ``pct`` (a percentage), ``share`` (a
-proportion shown in per cent), ``pp`` (a signed difference in percentage points), ``signed``,
-``interval`` / ``interval_pp`` / ``interval_share`` / ``interval_number`` (a pair of columns
-``(low, high)`` in one cell), ``p`` (p-value), ``sek`` (kronor), ``year``, ``date``.
+``text`` (escaped as is), ``formatted`` (a number already formatted with
+:mod:`mognad.present.numbers`, e.g. when the unit differs by row: escaped, aligned as a number),
+``label:<field>`` (a code shown by its catalogue label, e.g.
+``label:org_type`` looks up ``value.org_type.<code>``; a dotted field is a key prefix of its
+own, e.g. ``label:dios.time`` looks up ``dios.time.<code>``), ``yes_no`` (ja/nej), ``int``,
+``number`` (``decimals``), ``pct`` (a percentage), ``share`` (a proportion shown in per cent),
+``pp`` (a signed difference in percentage points), ``signed``, ``interval`` / ``interval_pp`` /
+``interval_share`` / ``interval_number`` (a pair of columns ``(low, high)`` in one cell), ``p``
+(p-value), ``sek`` (kronor, auto-scaled), ``sek_k`` (thousands of kronor, ``tkr``: one unit for
+a whole column), ``year``, ``date``.
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ class Col:
 
     @property
     def numeric(self) -> bool:
-        return not (self.kind == "text" or self.kind.startswith("label"))
+        return not (self.kind in ("text", "yes_no") or self.kind.startswith("label"))
 
 
 def _as_col(spec) -> Col:
@@ -87,10 +92,12 @@ def cell(value, kind: str, lang: str = "sv", decimals: int | None = None) -> str
         return escape_html(fmt.interval(low, high, d, lang, unit=unit))
     if fmt.is_missing(value):
         return fmt.MISSING
-    if kind == "text":
+    if kind in ("text", "formatted"):
         return escape_html(value)
     if kind.startswith("label:"):
-        return escape_html(value_label(kind.split(":", 1)[1], value, lang))
+        return escape_html(code_label(kind.split(":", 1)[1], value, lang))
+    if kind == "yes_no":
+        return escape_html(text("common.yes" if bool(value) else "common.no", lang))
     formatters: dict[str, Callable] = {
         "int": lambda v: fmt.integer(v, lang),
         "number": lambda v: fmt.number(v, d, lang),
@@ -100,12 +107,35 @@ def cell(value, kind: str, lang: str = "sv", decimals: int | None = None) -> str
         "signed": lambda v: fmt.signed(v, d, lang),
         "p": lambda v: fmt.p_value(v, lang),
         "sek": lambda v: fmt.sek(v, lang),
+        "sek_k": lambda v: fmt.sek(v, lang, scale="tsek"),
         "year": lambda v: fmt.year(v, lang),
         "date": lambda v: fmt.date(v, lang),
     }
     if kind not in formatters:
         raise ValueError(f"unknown column kind {kind!r}")
     return escape_html(formatters[kind](value))
+
+
+def code_label(field: str, value, lang: str = "sv") -> str:
+    """The label of a code: ``value.<field>.<code>``, or ``<field>.<code>`` for a dotted field.
+
+    Unknown codes are shown as they are (escaped by the caller).
+
+    Examples
+    --------
+    >>> code_label("org_type", "kommun"), code_label("dios.time", "invest")
+    ('Kommun', 'Investera')
+    >>> code_label("dios.time", "<b>")
+    '<b>'
+    """
+    if "." not in field:
+        return value_label(field, value, lang)
+    key = f"{field}.{value}"
+    return text(key, lang) if has(key, lang) else ("" if value is None else str(value))
+
+
+#: Tables of at most this many rows are kept on one page when printed (longer ones may run on).
+KEEP_ROWS = 15
 
 
 class Table:
@@ -143,8 +173,9 @@ def table(frame: pd.DataFrame, columns: Iterable, *, lang: str = "sv", caption: 
         A catalogue key or literal text shown under the table.
     empty : str, optional
         A catalogue key or text shown *instead of* the table when *frame* has no rows.
-    wide : bool
-        Mark the table as wide: printed on a landscape page or in a smaller font.
+    wide : bool or "landscape"
+        Mark the table as wide: ``True`` prints it in a smaller font, ``"landscape"`` on a page
+        of its own turned to A4 landscape (``@page wide`` in the report CSS).
     highlight : sequence of bool, optional
         Rows shown in bold (e.g. the organisation's own row).
 
@@ -196,7 +227,9 @@ def table(frame: pd.DataFrame, columns: Iterable, *, lang: str = "sv", caption: 
     html = f'<table class="{classes}">{"".join(parts)}</table>'
     if notes:
         html += f'<p class="mognad-note">{" ".join(notes)}</p>'
-    return Table(f'<div class="mognad-table">{html}</div>')
+    wrapper = "mognad-table" + (" mognad-landscape" if wide == "landscape" else "") + (
+        " mognad-keep" if len(frame) <= KEEP_ROWS else "")
+    return Table(f'<div class="{wrapper}">{html}</div>')
 
 
 def _text_or_key(value: str, lang: str, **fields) -> str:
@@ -207,4 +240,4 @@ def _text_or_key(value: str, lang: str, **fields) -> str:
     return escape_html(value)
 
 
-__all__ = ["Col", "Table", "cell", "header_text", "table"]
+__all__ = ["Col", "Table", "cell", "code_label", "header_text", "table"]
