@@ -30,3 +30,6 @@ def wilson_interval(k, n, ci: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     lo = np.where(n > 0, np.clip(lo, 0, 1), np.nan)
     hi = np.where(n > 0, np.clip(hi, 0, 1), np.nan)
     return lo, hi
+
+
+__all__ = ["wilson_interval"]

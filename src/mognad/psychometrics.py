@@ -740,7 +740,6 @@ def reliability_table(
     missing="listwise",
     ci=0.95,
     min_n=10,
-    lang="sv",
 ) -> pd.DataFrame:
     """Alpha (with Feldt's interval) and omega per category and dimension of the codebook.
 
@@ -761,13 +760,11 @@ def reliability_table(
     min_n : int
         Scales with fewer respondents (as counted under ``missing``) get no alpha or omega, only
         ``n`` and a note: with a handful of respondents the coefficients are noise.
-    lang : {"sv", "en"}
-        Language of the ``label`` column.
 
     Returns
     -------
     DataFrame
-        One row per scale: ``level``, ``group``, ``label``, ``k``, ``n``, ``alpha``,
+        One row per scale: ``level``, ``group``, ``k``, ``n``, ``alpha``,
         ``alpha_ci_low``, ``alpha_ci_high``, ``omega``, ``note`` (why a value is missing, e.g. too
         few respondents; empty otherwise).
 
@@ -791,8 +788,6 @@ def reliability_table(
     """
     cb = load_codebook(codebook)
     _check_missing(missing)
-    if lang not in ("sv", "en"):
-        raise MognadError(f"lang must be 'sv' or 'en'; got {lang!r}")
     if isinstance(min_n, bool) or not isinstance(min_n, int) or min_n < 3:
         raise MognadError(f"min_n must be a whole number >= 3; got {min_n!r}")
     if isinstance(by_level, str):
@@ -818,7 +813,6 @@ def reliability_table(
         row = {
             "level": level,
             "group": group,
-            "label": cb.label(level, group, lang),
             "k": len(items),
             "n": 0,
             "alpha": np.nan,

@@ -180,3 +180,6 @@ def precompute(study: Study | str, rounds: list[int] | None = None, **kwargs) ->
     """Compute and cache :func:`national_round` for several rounds (default: all)."""
     study = study if isinstance(study, Study) else open_study(study)
     return [national_round(study, r, **kwargs) for r in (rounds or study.rounds)]
+
+
+__all__ = ["NationalRound", "national_round", "precompute"]

@@ -1,10 +1,12 @@
 """Everything one organisation's report shows, computed in one call.
 
 :func:`organisation_profile` gathers the numbers of the per-organisation report (overall
-maturity, type with probability, categories against peers, the 2 x 2 map, the weakest
+maturity, type with probability, categories against similar organisations and against several
+peer groups side by side, the 30 statements against peers, the 2 x 2 map, the weakest
 categories, change since the previous round, internal comparison under disclosure control,
-response rate, data-quality notes, provenance), so the report notebook only formats and plots.
-National figures come from :func:`mognad.views.national.national_round`, computed once per batch.
+response rate, data-quality findings as codes, provenance), so the report notebook only formats
+and plots (:mod:`mognad.present.survey`). National figures come from
+:func:`mognad.views.national.national_round`, computed once per batch.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ import pandas as pd
 
 from mognad.errors import MognadError
 from mognad.io.store import Study, open_study
-from mognad.present.text import check_lang, fmt_number, fmt_pct
 
 PEER_COLUMNS = ("org_type", "kommungrupp", "county_code", "size_class")
+#: ``peer_group="auto"``: similar organisations (:func:`mognad.benchmark.similar_organisations`).
+AUTO_PEER = "auto"
+#: The groupings shown side by side (``None``: all organisations of the round).
+SIDE_BY_SIDE = (None, "org_type", "kommungrupp")
 
 
 @dataclass
@@ -41,15 +46,19 @@ class OrganisationProfile:
     weakest: pd.DataFrame
     types: pd.DataFrame
     peer_mask: pd.Series
+    peer_groups: pd.DataFrame
+    items: pd.DataFrame
     history: pd.DataFrame
     change: pd.DataFrame
     previous_round: int | None
     units: pd.DataFrame
     roles: pd.DataFrame
     response_rate: float | None
-    notes: list[str] = field(default_factory=list)
+    quality: list[dict] = field(default_factory=list)
     provenance: dict = field(default_factory=dict)
     synthetic: bool = False
+    n_boot: int = 1000
+    codebook: object = field(default=None, repr=False)
 
     def results(self) -> dict:
         """Key numbers, machine-readable (for ``<report>.results.json``)."""
@@ -71,6 +80,11 @@ class OrganisationProfile:
             "units_shown": int((~self.units["suppressed"]).sum()) if len(self.units) else 0,
             "units_suppressed": int(self.units["suppressed"].sum()) if len(self.units) else 0,
             "peer_group": self.peer_group,
+            "peer_groups": self.peer_groups.loc[
+                self.peer_groups["level"] == "total",
+                ["peer", "peer_group", "n_peers", "peer_mean", "difference", "diff_ci_low",
+                 "diff_ci_high", "percentile_rank"]].to_dict("records"),
+            "quality": self.quality,
             "k_min": self.k_min,
             "provenance": self.provenance,
         }
@@ -166,7 +180,7 @@ def internal_comparison(responses: pd.DataFrame, *, codebook=None, group: str = 
 
 
 def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: str = "sv",
-                         peer_group: str = "org_type", k_min: int = 5, n_boot: int = 1000,
+                         peer_group: str = AUTO_PEER, k_min: int = 5, n_boot: int = 1000,
                          seed: int = 0) -> OrganisationProfile:
     """All numbers of one organisation's report for one round.
 
@@ -176,10 +190,16 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
     org_id : str
     round : int
     lang : {"sv", "en"}
+        Language of the codebook texts of the type (name, description, recommendations).
     peer_group : str
-        Organisations column defining peers: ``org_type`` (default), ``kommungrupp``,
-        ``county_code`` or ``size_class``. Peer groups with fewer than 5 organisations are
-        merged upward (see :func:`mognad.disclosure.merge_small_peer_groups`).
+        The main comparison: ``auto`` (default: similar organisations, the municipality group
+        for municipalities and the organisation type for others, see
+        :func:`mognad.benchmark.similar_organisations`), or an organisations column:
+        ``org_type``, ``kommungrupp``, ``county_code``, ``size_class``. Peer groups with fewer
+        than 5 organisations are merged upward (see
+        :func:`mognad.disclosure.merge_small_peer_groups`). Besides it, the profile compares
+        with all organisations, the organisation type and the municipality group side by side
+        (``peer_groups``).
     k_min : int
         Smallest group of respondents shown (default 5).
     n_boot, seed : int
@@ -195,19 +215,29 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
         When the organisation or the round is not in the study.
     """
     from mognad.agreement import response_rate
-    from mognad.benchmark import compare_to_peers, weakest_categories
+    from mognad.benchmark import (
+        compare_to_peer_groups,
+        compare_to_peers,
+        similar_organisations,
+        weakest_categories,
+    )
+    from mognad.codebook import LANGS
     from mognad.views.national import national_round
 
-    lang = check_lang(lang)
+    if lang not in LANGS:
+        raise MognadError(f"lang must be 'sv' or 'en'; got {lang!r}")
     study = study if isinstance(study, Study) else open_study(study)
     org_id, round = str(org_id), int(round)
-    if peer_group not in PEER_COLUMNS:
-        raise MognadError(f"peer_group must be one of {', '.join(PEER_COLUMNS)}; got {peer_group!r}")
+    if peer_group not in (AUTO_PEER, *PEER_COLUMNS):
+        raise MognadError(f"peer_group must be one of {AUTO_PEER}, {', '.join(PEER_COLUMNS)}; "
+                          f"got {peer_group!r}")
     orgs = study.organisations
     hit = orgs[orgs["org_id"] == org_id]
     if hit.empty:
         raise MognadError(f"organisation {org_id!r} is not in the study's registry")
     org = {k: (None if pd.isna(v) else v) for k, v in hit.iloc[0].to_dict().items()}
+    if peer_group == AUTO_PEER:
+        peer_group = similar_organisations(orgs, org_id)
     cb = study.codebook
     national = national_round(study, round, n_boot=n_boot, seed=seed, peer=peer_group)
     own_scores = national.scores[national.scores["org_id"] == org_id]
@@ -218,6 +248,11 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
                                   peer=peer_group)
     weakest = weakest_categories(national.scores, orgs, org_id=org_id, round=round,
                                  peer=peer_group)
+    side = tuple(dict.fromkeys(p for p in (*SIDE_BY_SIDE, peer_group)))
+    peer_groups = compare_to_peer_groups(national.scores, orgs, org_id=org_id, round=round,
+                                         peers=side)
+    items = compare_to_peers(national.scores, orgs, org_id=org_id, round=round,
+                             peer=peer_group, levels="item")
     total_row = own_scores[own_scores["level"] == "total"]
     total = {"score_pct": _scalar(total_row, "score_pct"), "ci_low": _scalar(total_row, "ci_low"),
              "ci_high": _scalar(total_row, "ci_high"),
@@ -269,8 +304,7 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
         if len(rr) and not pd.isna(rr["response_rate"].iloc[0]):
             rate = float(rr["response_rate"].iloc[0])
 
-    notes = _quality_notes(current, total["n_respondents"], rate, units, k_min=k_min, lang=lang,
-                           codebook=cb)
+    quality = _quality_findings(current, total["n_respondents"], rate, units, k_min=k_min)
     from mognad import __version__
 
     provenance = {
@@ -284,50 +318,34 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
     return OrganisationProfile(
         org=org, round=round, lang=lang, k_min=k_min, peer_group=peer_group, total=total,
         type=type_info, comparison=comparison, weakest=weakest, types=national.types,
-        peer_mask=peer_mask, history=history, change=change, previous_round=previous,
-        units=units, roles=roles, response_rate=rate, notes=notes, provenance=provenance,
-        synthetic=study.is_synthetic,
+        peer_mask=peer_mask, peer_groups=peer_groups, items=items, history=history,
+        change=change, previous_round=previous, units=units, roles=roles, response_rate=rate,
+        quality=quality, provenance=provenance, synthetic=study.is_synthetic, n_boot=n_boot,
+        codebook=cb,
     )
 
 
-def _quality_notes(current: pd.DataFrame, n: int, rate, units: pd.DataFrame, *, k_min: int,
-                   lang: str, codebook) -> list[str]:
-    sv = lang == "sv"
-    notes = []
+def _quality_findings(current: pd.DataFrame, n: int, rate, units: pd.DataFrame, *,
+                      k_min: int) -> list[dict]:
+    """Data-quality findings as codes with their numbers (texts: ``org.quality_<code>``)."""
+    found: list[dict] = []
     if n < 10:
-        notes.append(f"Endast {n} svarande: resultaten är osäkra." if sv else
-                     f"Only {n} respondents: the results are uncertain.")
-    dk = float(current["value"].isna().mean()) * 100 if len(current) else 0.0
-    notes.append(f"Andel svar ”vet ej” eller obesvarade: {fmt_pct(dk, 1, lang)}." if sv else
-                  f"Share of 'don't know' or unanswered: {fmt_pct(dk, 1, lang)}.")
-    per_item = current.assign(dk=current["value"].isna()).groupby("item_id")["dk"].mean() * 100
-    high = per_item[per_item > 20].index.tolist()
+        found.append({"code": "few", "n": int(n)})
+    share = float(current["value"].isna().mean()) if len(current) else 0.0
+    found.append({"code": "dont_know", "share": share})
+    per_item = current.assign(dk=current["value"].isna()).groupby("item_id")["dk"].mean()
+    high = per_item[per_item > 0.20].index.tolist()
     if high:
-        notes.append(("Påståenden med mer än 20 % ”vet ej”: " if sv else
-                      "Statements with more than 20% 'don't know': ") + ", ".join(high) + ".")
+        found.append({"code": "dont_know_items", "items": [str(i) for i in high]})
     if rate is None:
-        notes.append("Svarsfrekvens kan inte beräknas (antal inbjudna saknas)." if sv else
-                     "No response rate (number invited unknown).")
+        found.append({"code": "no_rate"})
     elif rate < 0.5:
-        notes.append((f"Låg svarsfrekvens ({fmt_pct(rate * 100, lang=lang)}): resultaten "
-                      "kanske inte speglar hela organisationen.") if sv else
-                     (f"Low response rate ({fmt_pct(rate * 100, lang=lang)}): results may not "
-                      "represent the whole organisation."))
+        found.append({"code": "low_rate", "rate": float(rate)})
     hidden = int(units["suppressed"].sum()) if len(units) else 0
     if hidden:
-        notes.append((f"{hidden} enhet(er) visas inte för att skydda enskilda svarande "
-                      f"(färre än {k_min} svarande, eller för att en dold enhet annars kunde "
-                      "räknas fram).") if sv else
-                     (f"{hidden} unit(s) are not shown to protect individual respondents (fewer "
-                      f"than {k_min}, or a hidden unit could otherwise be derived)."))
-    return notes
+        found.append({"code": "units_hidden", "n": hidden, "k": int(k_min)})
+    return found
 
 
-def type_sentence(profile: OrganisationProfile) -> str:
-    """``Typ B (sannolikhet 0,83)`` in the report's language."""
-    t = profile.type
-    if not t["code"]:
-        return "–"
-    word = "Typ" if profile.lang == "sv" else "Type"
-    prob = "sannolikhet" if profile.lang == "sv" else "probability"
-    return f"{word} {t['code']} ({prob} {fmt_number(t['probability'], 2, profile.lang)})"
+__all__ = ["OrganisationProfile", "change_between_rounds", "internal_comparison",
+           "organisation_profile"]
