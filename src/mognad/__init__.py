@@ -9,7 +9,8 @@ DIOS inventories, governance and case studies, the organisation profile, and run
 The list is generated, never kept by hand: it is the union of the ``__all__`` of the modules
 in :data:`FACADE_MODULES`, read from their source on first use (so ``import mognad`` stays fast
 for the command line and imports no scientific library). A name that two modules export is
-left out as ambiguous (use ``mognad.<module>.<name>``). Presentation helpers live in
+reachable when both mean the same object (a re-export); two different objects under one name
+are ambiguous and left out (use ``mognad.<module>.<name>``). Presentation helpers live in
 :mod:`mognad.present` and are not part of the façade.
 
 >>> import mognad
@@ -78,6 +79,12 @@ def __getattr__(name: str):
         globals()[name] = value
         return value
     if name in _AMBIGUOUS:
+        import importlib
+
+        found = [getattr(importlib.import_module(f"mognad.{m}"), name) for m in _AMBIGUOUS[name]]
+        if all(obj is found[0] for obj in found):  # one object re-exported: not ambiguous
+            globals()[name] = found[0]
+            return found[0]
         where = ", ".join(f"mognad.{m}.{name}" for m in _AMBIGUOUS[name])
         raise AttributeError(f"'mognad.{name}' is ambiguous; use one of {where}")
     raise AttributeError(f"module 'mognad' has no attribute {name!r}")

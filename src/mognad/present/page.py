@@ -25,6 +25,7 @@ from mognad.present.catalogue import text as _text
 from mognad.present.markup import Safe, banner_html, escape_html
 from mognad.present.numbers import check_lang
 from mognad.present.style import REPORT_CSS
+from mognad.present.tables import Table
 
 #: MIME type of the page metadata bundle a report displays once (see :func:`report_head`).
 PAGE_META_MIME = "application/vnd.mognad.page+json"
@@ -115,17 +116,8 @@ def _part(part) -> str:
     return f"<p>{escape_html(part)}</p>"
 
 
-class Block:
+class Block(Table):
     """Some report HTML (displays as HTML in a notebook; ``str()`` gives the HTML)."""
-
-    def __init__(self, html: str):
-        self.html = html
-
-    def _repr_html_(self) -> str:
-        return self.html
-
-    def __str__(self) -> str:
-        return self.html
 
     def __repr__(self) -> str:
         return f"Block({len(self.html)} characters of HTML)"

@@ -383,7 +383,7 @@ def org_categories(profile, lang: str = "sv", codebook=None) -> page.Block:
     interval, percentile rank, assessment in words)."""
     comp = _primary(profile)
     peer, n = _peer_of(profile)
-    intro = (page.paragraph("org.peer_lead_no_rank", lang, peer=peer, n=n) if peer
+    intro = (page.paragraph("org.categories_text", lang, peer=peer, n=n) if peer
              else page.paragraph("org.no_peers", lang, k=5))
     fig = plots.category_profile(comp, codebook=codebook, lang=lang)
     rows = comp.assign(area=_areas(comp, lang, codebook),
@@ -420,7 +420,7 @@ def org_peer_groups(profile, lang: str = "sv", codebook=None) -> page.Block:
     first = table(total, [
         Col("label", "org.col_peer_group"),
         Col("n_peers", "org.col_n_orgs", "int"),
-        Col("peer_mean", "org.col_peer_mean", "pct"),
+        Col("peer_mean", "org.col_group_mean", "pct"),
         Col(("difference", "diff_ci_low", "diff_ci_high"), "org.col_difference_ci", "pp_ci"),
         Col("percentile_rank", "org.col_percentile", "int"),
         Col("verdict", "org.col_verdict"),

@@ -236,10 +236,13 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
     if hit.empty:
         raise MognadError(f"organisation {org_id!r} is not in the study's registry")
     org = {k: (None if pd.isna(v) else v) for k, v in hit.iloc[0].to_dict().items()}
+    # the national figures are cached under the grouping the batch precomputed them with (the
+    # ranks in them are not used here): org_type unless a grouping was asked for explicitly
+    national = national_round(study, round, n_boot=n_boot, seed=seed,
+                              peer="org_type" if peer_group == AUTO_PEER else peer_group)
     if peer_group == AUTO_PEER:
         peer_group = similar_organisations(orgs, org_id)
     cb = study.codebook
-    national = national_round(study, round, n_boot=n_boot, seed=seed, peer=peer_group)
     own_scores = national.scores[national.scores["org_id"] == org_id]
     if own_scores.empty:
         raise MognadError(f"organisation {org_id} ({org['name']}) has no answers in round {round}")
@@ -347,5 +350,6 @@ def _quality_findings(current: pd.DataFrame, n: int, rate, units: pd.DataFrame, 
     return found
 
 
-__all__ = ["OrganisationProfile", "change_between_rounds", "internal_comparison",
-           "organisation_profile"]
+# internal_comparison and change_between_rounds are the profile's building blocks; the façade's
+# names for them are mognad.casestudy.internal_comparison and mognad.change.
+__all__ = ["OrganisationProfile", "organisation_profile"]
