@@ -85,6 +85,33 @@ def assert_publishable(text: str, lang: str) -> None:
         assert not minus, minus
 
 
+def assert_pdf_shows_every_column(html: str, tmp_path: Path) -> None:
+    """Printed to A4 by Chromium, every word of every column header is in the PDF's text: no
+    column is cut off at the right margin."""
+    import html as _html
+    import shutil
+    import subprocess
+
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    from mognad.report.render import find_chromium, html_to_pdf
+
+    try:
+        find_chromium()
+    except mognad.MognadError:
+        pytest.skip("Chromium is not installed")
+    page = tmp_path / "page.html"
+    page.write_text(html, encoding="utf-8")
+    pdf = html_to_pdf(page, tmp_path / "page.pdf")
+    words = set(subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                               text=True, check=True).stdout.split())
+    headers = {_html.unescape(re.sub(r"<[^>]+>", "", h)).strip()
+               for h in re.findall(r"<th[^>]*>(.*?)</th>", html, re.S)}
+    assert headers
+    missing = sorted(h for h in headers if h and not all(w in words for w in h.split()))
+    assert not missing, missing
+
+
 def assert_no_raw_tables(html: str) -> None:
     """Every table is the report renderer's (class ``mognad``): no pandas HTML with its index."""
     assert 'class="dataframe' not in html
@@ -143,9 +170,11 @@ def organisation_pages(hostile, tmp_path_factory):
 
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
-def test_organisation_report_shows_hostile_names_as_text(organisation_pages, hostile, lang):
+def test_organisation_report_shows_hostile_names_as_text(organisation_pages, hostile, lang,
+                                                        tmp_path):
     nb, html = organisation_pages[lang]
     assert_nothing_live(html)
+    assert_pdf_shows_every_column(html, tmp_path)
     text = report_text(html)
     assert hostile.org_name in text          # the name, shown literally
     assert UNIT in text and ROLE in text     # units and roles too (the largest of each is shown)
@@ -178,6 +207,7 @@ def test_national_and_longitudinal_reports_are_safe_and_clean(hostile, tmp_path,
     html = export_html(nb, lang="sv")
     assert_nothing_live(html)
     assert_no_raw_tables(html)
+    assert_pdf_shows_every_column(html, tmp_path)
     text = report_text(html)
     assert_publishable(text, "sv")
     assert any(PAGE_META_MIME in (o.get("data") or {}) for c in nb.cells
@@ -208,3 +238,14 @@ def test_the_checks_catch_what_they_look_for():
         with pytest.raises(AssertionError):
             assert_publishable(bad, "sv")
     assert_publishable("Resultat 47,6 %, skillnad −3,2 p.e., 2020-03-01, 2019–2024", "sv")
+
+
+def test_the_pdf_check_sees_a_column_cut_off(tmp_path):
+    """A table far wider than A4 loses its right-hand columns in print, and the check says so."""
+    from mognad.present.tables import table
+
+    frame = pd.DataFrame({f"c{i}": ["vattenfallsmodellen" * 2] for i in range(14)})
+    html = "<html><body>" + str(table(frame, [(f"c{i}", f"Kolumnrubrik{i}") for i in range(14)])
+                                ) + "</body></html>"
+    with pytest.raises(AssertionError, match="Kolumnrubrik13"):
+        assert_pdf_shows_every_column(html, tmp_path)

@@ -292,16 +292,11 @@ def _primary(profile) -> pd.DataFrame:
                               None)
 
 
-def _peer_of(profile) -> tuple[str, int]:
+def _peer_of(profile, lang: str) -> tuple[str, int]:
     comp = profile.comparison
     group = comp["peer_group"].dropna()
     n = int(comp["n_peers"].max()) if len(comp) and comp["n_peers"].notna().any() else 0
-    return (peer_label(profile.peer_group, group.iloc[0], profile_lang(profile)) if len(group)
-            else ""), n
-
-
-def profile_lang(profile) -> str:
-    return getattr(profile, "lang", "sv")
+    return (peer_label(profile.peer_group, group.iloc[0], lang) if len(group) else ""), n
 
 
 def org_summary(profile, lang: str = "sv", codebook=None) -> page.Block:
@@ -382,7 +377,7 @@ def org_categories(profile, lang: str = "sv", codebook=None) -> page.Block:
     """Categories against the main peer group: figure, table (score, peer mean, difference with
     interval, percentile rank, assessment in words)."""
     comp = _primary(profile)
-    peer, n = _peer_of(profile)
+    peer, n = _peer_of(profile, lang)
     intro = (page.paragraph("org.categories_text", lang, peer=peer, n=n) if peer
              else page.paragraph("org.no_peers", lang, k=5))
     fig = plots.category_profile(comp, codebook=codebook, lang=lang)
@@ -547,7 +542,7 @@ def org_items(profile, lang: str = "sv", codebook=None) -> page.Block:
         item=[by_item.loc[q, f"text_{lang}"] for q in items.loc[known, "name"]],
         category=[by_item.loc[q, "category"] for q in items.loc[known, "name"]],
         number=[str(q).lstrip("q") for q in items.loc[known, "name"]])
-    peer, _ = _peer_of(profile)
+    peer, _ = _peer_of(profile, lang)
     tables = [table(g, [
         Col("number", "org.col_rank"), Col("item", "org.col_item"),
         Col("score_pct", "col.score", "pct"), Col("peer_mean", "org.col_peer_mean", "pct"),
@@ -1094,10 +1089,50 @@ def index_body(records: Sequence[Mapping], *, lang: str = "sv", round: int | Non
     return Safe("".join(parts))
 
 
+_INDEX_PAGE_CSS = """
+body { font-family: "DejaVu Sans", system-ui, sans-serif; color: #222; max-width: 64rem;
+       margin: 0 auto; padding: 1.5rem 1.25rem; }
+p.mognad-meta { color: #555; font-size: .9rem; }
+div.mognad-table table.mognad { width: 100%; }
+div.mognad-table table.mognad td a { white-space: nowrap; }
+@media print { body { max-width: none; padding: 0; } a { color: inherit; } }
+"""
+
+
+def index_page(records: Sequence[Mapping], *, lang: str = "sv", round: int | None = None,
+               notebook: str = "", created: str = "", version: str = "",
+               synthetic: bool | None = None) -> str:
+    """A round's whole ``index.html`` (a self-contained page around :func:`index_body`).
+
+    Examples
+    --------
+    >>> page_ = index_page([], round=2024, notebook="organisation_report.ipynb",
+    ...                    created="2024-05-01 10:00", version="0.1.0")
+    >>> page_.startswith("<!DOCTYPE html>"), "<title>Rapporter 2024</title>" in page_
+    (True, True)
+    >>> "Inga rapporter" in page_, "organisation_report.ipynb" in page_
+    (True, True)
+    """
+    lang = check_lang(lang)
+    title = (text("index.title", lang, round=fmt.year(round)) if round is not None
+             else text("index.title", lang, round="").strip())
+    meta = " · ".join(escape_html(x) for x in (notebook, created,
+                                                f"mognad {version}" if version else "") if x)
+    return ("<!DOCTYPE html>\n"
+            f'<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{escape_html(title)}</title>\n<style>{_INDEX_PAGE_CSS}</style>\n"
+            "</head>\n<body>\n"
+            f"{index_body(records, lang=lang, round=round, synthetic=synthetic)}\n"
+            + (f'<p class="mognad-meta">{meta}</p>\n' if meta else "")
+            + "</body>\n</html>\n")
+
+
 __all__ = [
     "COLUMN_ALIASES", "area_label", "decomposition_tables", "describe_decomposition",
     "describe_events", "describe_programme", "describe_target", "describe_trend",
-    "event_tables", "failure_reason", "group_table", "index_body", "index_frame", "index_table",
+    "event_tables", "failure_reason", "group_table", "index_body", "index_frame", "index_page",
+    "index_table",
     "join", "long_head", "movers_table", "national_head", "national_profile_table",
     "org_about", "org_categories", "org_change", "org_head", "org_items", "org_map",
     "org_names", "org_peer_groups", "org_quality", "org_summary", "org_type", "org_weakest",
