@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 FACADE_MODULES = (
     "errors", "codebook",
     "io.store", "io.ingest", "io.export",
-    "scoring", "intervals", "psychometrics", "agreement", "disclosure", "benchmark",
+    "scoring", "intervals", "psychometrics", "agreement", "disclosure", "internal", "benchmark",
     "longitudinal", "dios", "governance", "casestudy", "synth",
     "views.national", "views.organisation",
     "report.render", "report.batch",

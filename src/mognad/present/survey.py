@@ -36,6 +36,8 @@ from mognad.present.tables import Col, table
 #: is absent.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "score_from": ("from_pct",),
+    "score_before": ("mean_before",),
+    "score_after": ("mean_after",),
     "score_to": ("to_pct",),
     "change": ("change_pp",),
     "ci_low": ("change_ci_low",),
@@ -868,8 +870,8 @@ def event_tables(events: pd.DataFrame, names: Mapping[str, str] | None = None,
         g = g.assign(area=_areas(g, lang, codebook))
         blocks.append(table(g, [
             Col("area", "long.col_area"),
-            Col("mean_before", "long.col_before", "pct", 1),
-            Col("mean_after", "long.col_after", "pct", 1),
+            Col("score_before", "long.col_before", "pct", 1),
+            Col("score_after", "long.col_after", "pct", 1),
             Col("change", "long.col_change", "pp"),
             Col("national_change", "long.col_national", "pp"),
             Col(("net_change", "net_ci_low", "net_ci_high"), "long.col_net_ci", "pp_ci"),
