@@ -21,9 +21,6 @@ KNOWN = {
     ("mognad.casestudy", "mognad.present.text"),
     ("mognad.dios", "mognad.present.text"),
     ("mognad.io.export", "mognad.psychometrics"),
-    ("mognad.longitudinal", "mognad.present"),
-    ("mognad.longitudinal", "mognad.present.text"),
-    ("mognad.views.organisation", "mognad.present.text"),
 }
 
 
