@@ -11,14 +11,22 @@ DEMO_STUDY := data/demo/study
 DEMO_ROUND ?= 2024
 JOBS ?= 2
 
-.PHONY: setup demo synth study scores case-studies test lint lab bench clean lock help
+.PHONY: setup demo synth study scores case-studies test lint lab bench clean distclean lock help
 
 help:
-	@echo "make demo   - set up, synthesise the demo study, ingest it and write reports/demo/"
-	@echo "make test   - set up and run the test suite (ruff + pytest)"
-	@echo "make lab    - JupyterLab on 127.0.0.1 with the demo study ready"
-	@echo "make bench  - run the benchmarks in benchmarks/"
-	@echo "make clean  - remove generated data, reports and the virtual environment"
+	@echo "make demo          - set up, synthesise the demo study, ingest it and write every report:"
+	@echo "                     reports/2024/ (one per organisation, index.html), reports/national/,"
+	@echo "                     reports/dios/ (about 35 minutes on 2 cores)"
+	@echo "make case-studies  - the case-study reports into reports/cases/"
+	@echo "make test          - set up and run the test suite (ruff + pytest, doctests, notebooks)"
+	@echo "make lint          - ruff only"
+	@echo "make lab           - JupyterLab on 127.0.0.1 with the demo study, opening the tutorial"
+	@echo "                     notebooks/00_getting_started.ipynb"
+	@echo "make bench         - run the benchmarks in benchmarks/"
+	@echo "make lock          - regenerate requirements.lock from pyproject.toml"
+	@echo "make clean         - remove generated data (data/demo), every generated report (reports/)"
+	@echo "                     and caches; keeps the virtual environment"
+	@echo "make distclean     - clean, and remove the virtual environment too"
 
 setup: $(STAMP)
 
@@ -70,7 +78,7 @@ test: $(STAMP) lint
 	$(VENV)/bin/python -m pytest -n $(JOBS) tests src/mognad
 
 lab: study
-	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --no-browser --allow-root --notebook-dir=.
+	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --no-browser --allow-root --notebook-dir=. notebooks/00_getting_started.ipynb
 
 bench: $(STAMP)
 	$(PY) benchmarks/ingest.py
@@ -86,5 +94,9 @@ lock:
 	mv requirements.lock.new requirements.lock && rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) data/demo reports/demo reports/cases .pytest_cache .ruff_cache
-	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	rm -rf data/demo .pytest_cache .ruff_cache build dist
+	test ! -d reports || find reports -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

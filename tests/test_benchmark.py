@@ -14,7 +14,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mognad.benchmark import compare_to_peers, peer_distribution, weakest_categories
+from mognad.benchmark import (
+    compare_to_peer_groups,
+    compare_to_peers,
+    peer_distribution,
+    similar_organisations,
+    weakest_categories,
+)
 from mognad.errors import MognadError
 
 Z95 = 1.959963984540054  # normal 97.5 % quantile
@@ -226,3 +232,38 @@ def test_weakest_categories_fall_back_to_own_scores():
     assert set(out["basis"]) == {"own score"}
     with pytest.raises(MognadError, match="n must be"):
         weakest_categories(frame, orgs, org_id="a", round=2024, n=0)
+
+
+# ---------------------------------------------------------------------------------------- side by side
+def test_peer_groups_side_by_side_by_hand():
+    """k04 (A2, total 60) against all, municipalities and its municipality group:
+    national peers = the 14 others, sum 820 -> mean 58.571; municipalities = 11 others, sum 620
+    -> 56.364; A2 has 5 municipalities (kept), peers 70, 80, 30, 45 -> mean 56.25, two of four
+    below 60 -> percentile rank 50."""
+    out = compare_to_peer_groups(_totals(), ORGS, org_id="k04", round=2024, levels="total")
+    assert out["peer"].tolist() == ["national", "org_type", "kommungrupp"]
+    assert out["peer_group"].tolist() == ["riket", "kommun", "A2"]
+    assert out["n_peers"].tolist() == [14, 11, 4]
+    assert out["peer_mean"].tolist() == pytest.approx([820 / 14, 620 / 11, 56.25])
+    assert out["percentile_rank"].iloc[2] == pytest.approx(50.0)
+    assert out["peer_order"].tolist() == [0, 1, 2]
+
+
+def test_peer_groups_merge_small_groups_and_drop_repeats():
+    # k01 is A1 (3 municipalities < 5): merged into A (A1 + A2 = 8), peers 50 50 60 70 80 30 45
+    out = compare_to_peer_groups(_totals(), ORGS, org_id="k01", round=2024, levels="total")
+    a = out[out["peer"] == "kommungrupp"].iloc[0]
+    assert (a["peer_group"], a["n_peers"]) == ("A", 7)
+    assert a["peer_mean"] == pytest.approx(385 / 7)
+    # a region: no municipality group; 2 regions < 5 merge up to the whole country, which is
+    # the national comparison already -> shown once
+    region = compare_to_peer_groups(_totals(), ORGS, org_id="r1", round=2024, levels="total")
+    assert region["peer"].tolist() == ["national"]
+
+
+def test_similar_organisations():
+    assert similar_organisations(ORGS, "k04") == "kommungrupp"
+    assert similar_organisations(ORGS, "r1") == "org_type"
+    assert similar_organisations(ORGS.drop(columns="kommungrupp"), "k04") == "org_type"
+    with pytest.raises(MognadError, match="not in the organisations registry"):
+        similar_organisations(ORGS, "nope")

@@ -19,9 +19,6 @@ ORDER = {"core": 0, "io": 1, "analysis": 2, "views": 3, "present": 4, "report": 
 #: are not allowed; remove an entry when the import is gone.
 KNOWN = {
     ("mognad.io.export", "mognad.psychometrics"),
-    ("mognad.longitudinal", "mognad.present"),
-    ("mognad.longitudinal", "mognad.present.text"),
-    ("mognad.views.organisation", "mognad.present.text"),
 }
 
 

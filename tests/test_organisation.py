@@ -16,7 +16,6 @@ from mognad.views.national import national_round
 from mognad.views.organisation import (
     CHANGE_COLUMNS,
     organisation_profile,
-    type_sentence,
 )
 
 N_BOOT = 200
@@ -97,10 +96,46 @@ def test_results_are_json_and_complete(company_profile):
     assert "@" not in text  # no e-mail-like respondent identity anywhere
 
 
-def test_type_sentence_swedish_decimal_comma(company_profile):
+def test_type_in_words_with_probability_in_per_cent(company_profile):
     import re
 
-    assert re.fullmatch(r"Typ [ABCD] \(sannolikhet [01],\d\d\)", type_sentence(company_profile))
+    from mognad.present.survey import type_text
+
+    sentence = type_text(company_profile.type, "sv")
+    p = round(company_profile.type["probability"] * 100)
+    assert re.search(rf"typ {company_profile.type['code']}</strong> \({p}\xa0%\)", sentence)
+    assert "sannolikhet 0," not in sentence and "1,00" not in sentence
+
+
+def test_peers_are_similar_organisations_side_by_side(small_study, company_profile, truth):
+    """A company has no municipality group: it is compared with its organisation type, and
+    with all organisations beside it; a municipality with its (merged) municipality group."""
+    assert company_profile.peer_group == "org_type"
+    groups = company_profile.peer_groups
+    total = groups[groups["level"] == "total"].sort_values("peer_order")
+    assert total["peer"].tolist()[0] == "national"
+    orgs = small_study.organisations
+    n_round = national_round(small_study, truth["company"]["latest_round"], n_boot=N_BOOT)
+    n_orgs = n_round.types["org_id"].nunique()
+    assert int(total["n_peers"].iloc[0]) == n_orgs - 1   # everyone else in the round
+    kommun = orgs.loc[orgs["org_type"] == "kommun", "org_id"]
+    kommun = [o for o in kommun if o in set(n_round.types["org_id"])][0]
+    profile = organisation_profile(small_study, kommun, truth["company"]["latest_round"],
+                                   n_boot=N_BOOT)
+    assert profile.peer_group == "kommungrupp"
+    assert set(profile.peer_groups["peer"]) >= {"national"}
+    items = profile.items
+    assert len(items) == 30 and set(items["level"]) == {"item"}
+    assert json.dumps(profile.results()["peer_groups"], default=str)
+
+
+def test_quality_findings_are_codes_not_prose(company_profile):
+    codes = [f["code"] for f in company_profile.quality]
+    assert "dont_know" in codes
+    assert all(set(f) <= {"code", "n", "share", "items", "rate", "k"}
+               for f in company_profile.quality)
+    hidden = [f for f in company_profile.quality if f["code"] == "units_hidden"]
+    assert hidden and hidden[0]["n"] == company_profile.n_hidden_units
 
 
 def test_change_hand_example():

@@ -182,9 +182,9 @@ def test_more_column_kinds():
     assert f">1{NB}235{NB}tkr<" in html and ">ja<" in html and ">nej<" in html
     assert '<td class="num">12,5\u00a0%</td>' in html                # formatted: as a number
     assert "uppgift saknas" in html                                   # the dash is explained
-    assert 'class="mognad-table mognad-landscape mognad-keep"' in str(
-        table(frame, [("time", "x")], wide="landscape"))
-    assert "mognad-landscape" not in str(table(frame, [("time", "x")], wide=True))
+    assert 'class="mognad-table mognad-wide-page mognad-keep"' in str(
+        table(frame, [("time", "x")], wide=True))
+    assert "mognad-wide-page" not in str(table(frame, [("time", "x")]))
     long = pd.concat([frame] * 10)          # 20 rows may run on to the next page
     assert 'class="mognad-table"' in str(table(long, [("time", "x")]))
 
@@ -192,8 +192,8 @@ def test_more_column_kinds():
 def test_report_css_prints_wide_tables_landscape_and_lets_outputs_break():
     from mognad.present.style import REPORT_CSS
 
-    assert "@page wide { size: A4 landscape; }" in REPORT_CSS
-    assert "div.mognad-landscape { page: wide; }" in REPORT_CSS
+    assert "@page wide { size: A4 landscape;" in REPORT_CSS
+    assert "div.mognad-table.mognad-wide-page { page: wide; }" in REPORT_CSS
     # a heading is kept with its figure by putting both in one output (present.cases.lead),
     # and outputs are blocks so that Chromium can break between them
-    assert ".jp-OutputArea-child { display: block; }" in REPORT_CSS
+    assert "div.jp-OutputArea-child { display: block;" in REPORT_CSS

@@ -8,6 +8,10 @@ the organisations registry (``org_id, org_type, county_code, kommungrupp, size_c
   organisations, mean, standard deviation, quartiles).
 - :func:`compare_to_peers`: one organisation against its peer group: percentile rank and the
   difference to the peer mean with a confidence interval.
+- :func:`compare_to_peer_groups`: the same against several groupings at once (e.g. all
+  organisations, the organisation type and the municipality group), side by side.
+- :func:`similar_organisations`: the default grouping of "similar organisations" for one
+  organisation (municipalities: their municipality group; others: their organisation type).
 - :func:`weakest_categories`: the categories in which the organisation lies furthest below its
   peers (the tool's "three weakest categories").
 
@@ -47,7 +51,8 @@ from scipy import stats
 from mognad.disclosure import NATIONAL, merge_small_peer_groups, peer_members
 from mognad.errors import MognadError
 
-__all__ = ["compare_to_peers", "peer_distribution", "weakest_categories"]
+__all__ = ["compare_to_peer_groups", "compare_to_peers", "peer_distribution",
+           "similar_organisations", "weakest_categories"]
 
 LEVELS = ("category", "dimension", "total", "item")
 _BREAKDOWNS = ("unit", "role")  # rows with these set are not organisation-level figures
@@ -443,3 +448,116 @@ def weakest_categories(
     out.insert(0, "rank", range(1, len(out) + 1))
     out["basis"] = basis
     return out
+
+
+def similar_organisations(organisations: pd.DataFrame, org_id: str, *,
+                          org: str = "org_id") -> str:
+    """The grouping of "similar organisations" for one organisation, as the DiMiOS tool uses it.
+
+    A municipality (``org_type`` ``kommun``) with a ``kommungrupp`` is compared within its
+    municipality group (merged upwards when small, see :func:`compare_to_peers`); every other
+    organisation within its organisation type.
+
+    Returns
+    -------
+    str
+        ``"kommungrupp"`` or ``"org_type"``.
+
+    Examples
+    --------
+    >>> orgs = pd.DataFrame({"org_id": ["0114", "R01"], "org_type": ["kommun", "region"],
+    ...                      "kommungrupp": ["A2", None]})
+    >>> similar_organisations(orgs, "0114"), similar_organisations(orgs, "R01")
+    ('kommungrupp', 'org_type')
+    """
+    organisations = _registry(organisations, None, org)
+    hit = organisations[organisations[org].astype(str) == str(org_id)]
+    if hit.empty:
+        raise MognadError(f"organisation {org_id!r} is not in the organisations registry")
+    row = hit.iloc[0]
+    if ("kommungrupp" in hit.columns and row.get("org_type") == "kommun"
+            and not pd.isna(row.get("kommungrupp")) and str(row.get("kommungrupp")).strip()):
+        return "kommungrupp"
+    return "org_type"
+
+
+def compare_to_peer_groups(
+    scores: pd.DataFrame,
+    organisations: pd.DataFrame,
+    *,
+    org_id: str,
+    round: int,
+    peers: Iterable[str | None] = (None, "org_type", "kommungrupp"),
+    levels: str | Iterable[str] = ("category", "dimension", "total"),
+    min_orgs: int = 5,
+    hierarchy="default",
+    org: str = "org_id",
+    round_col: str = "round",
+    **kwargs,
+) -> pd.DataFrame:
+    """One organisation against several peer groupings, side by side.
+
+    :func:`compare_to_peers` once per grouping in ``peers`` (``None``: all other organisations
+    of the round). A grouping is left out when the organisation has no shown group in it, or
+    when its group has exactly the same members as a grouping before it (a municipality group
+    merged up to all municipalities is the organisation type again).
+
+    Parameters
+    ----------
+    scores, organisations, org_id, round, levels, min_orgs, hierarchy, org, round_col
+        As in :func:`compare_to_peers`.
+    peers : iterable of str or None
+        Groupings in display order; columns of ``organisations`` missing from the registry are
+        skipped.
+    **kwargs
+        Passed to :func:`compare_to_peers` (``ci``, ``value``).
+
+    Returns
+    -------
+    DataFrame
+        The rows of :func:`compare_to_peers` of every grouping kept, with ``peer`` saying which
+        (``"national"`` for ``None``) and ``peer_order`` (0, 1, … in the order shown).
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({"org_id": list("abcdefghij"), "round": 2024, "level": "total",
+    ...                        "name": "total",
+    ...                        "score_pct": [40.0, 50, 50, 60, 70, 80, 45, 55, 65, 75]})
+    >>> orgs = pd.DataFrame({"org_id": list("abcdefghij"),
+    ...                      "org_type": ["kommun"] * 6 + ["region"] * 4,
+    ...                      "kommungrupp": ["B3"] * 6 + [None] * 4})
+    >>> out = compare_to_peer_groups(scores, orgs, org_id="b", round=2024, levels="total")
+    >>> out[["peer", "peer_group", "n_peers", "peer_mean"]]
+           peer peer_group  n_peers  peer_mean
+    0  national      riket        9       60.0
+    1  org_type     kommun        5       60.0
+    """
+    value = kwargs.get("value", "score_pct")
+    frame = _org_scores(scores, value=value, org=org, round_col=round_col,
+                        levels=_as_tuple(levels))
+    rframe = frame[frame[round_col] == round]
+    parts = []
+    seen: list[frozenset] = []
+    for peer in peers:
+        if peer is not None and peer not in organisations.columns:
+            continue
+        orgs = _round_peers(rframe, _registry(organisations, peer, org), peer=peer, org=org,
+                            value=value, min_orgs=min_orgs, hierarchy=hierarchy)
+        label = orgs.loc[orgs[org] == org_id, "peer_group"]
+        if label.empty or pd.isna(label.iloc[0]):
+            continue
+        members = frozenset(orgs.loc[_members(orgs, label.iloc[0], peer=peer,
+                                              hierarchy=hierarchy), org])
+        if members in seen:
+            continue
+        seen.append(members)
+        out = compare_to_peers(scores, organisations, org_id=org_id, round=round, peer=peer,
+                               levels=levels, min_orgs=min_orgs, hierarchy=hierarchy, org=org,
+                               round_col=round_col, **kwargs)
+        parts.append(out.assign(peer_order=len(parts)))
+    if not parts:
+        empty = compare_to_peers(scores, organisations, org_id=org_id, round=round, peer=None,
+                                 levels=levels, min_orgs=min_orgs, hierarchy=hierarchy, org=org,
+                                 round_col=round_col, **kwargs)
+        return empty.iloc[0:0].assign(peer_order=pd.Series(dtype="int64"))
+    return pd.concat(parts, ignore_index=True)

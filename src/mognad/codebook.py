@@ -450,3 +450,6 @@ def _parse(raw: Any, *, source: str, fingerprint: str) -> Codebook:
         fingerprint=fingerprint,
         raw=raw,
     )
+
+
+__all__ = ["Codebook", "QuadrantType", "load_codebook"]

@@ -42,3 +42,6 @@ class ValidationError(MognadError):
 
 class StudyError(MognadError):
     """The study folder or its store is missing or not a mognad study."""
+
+
+__all__ = ["CodebookError", "MognadError", "StudyError", "ValidationError"]

@@ -127,3 +127,6 @@ def welch_from_summary(mean_a, sd_a, n_a, mean_b, sd_b, n_b, ci: float = 0.95) -
         p = float(2 * stats.t.sf(abs(diff / se), df)) if se > 0 else np.nan
     return {"change": diff, "se": se, "df": df, "ci_low": lo, "ci_high": hi, "p_value": p,
             "n_a": int(n_a), "n_b": int(n_b)}
+
+
+__all__ = ["t_interval", "welch_from_summary", "welch_interval", "welch_se_df", "wilson_interval"]

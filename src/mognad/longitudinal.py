@@ -23,8 +23,10 @@ Five questions, one function each (tidy DataFrames in and out):
 - :func:`respondent_scores` (from :mod:`mognad.scoring`, the one implementation): every
   respondent's category, dimension and total score, the input of the respondent-level models.
 
-Notebook helpers (participation, movers, trajectories, texts, figures) keep the report notebooks
-``notebooks/national_status.ipynb`` and ``notebooks/longitudinal_study.ipynb`` free of loops.
+Notebook helpers (participation, movers, trajectories, events, decomposition) give the report
+notebooks ``notebooks/national_status.ipynb`` and ``notebooks/longitudinal_study.ipynb`` their
+numbers; their texts, tables and figures are in :mod:`mognad.present.survey` and
+:mod:`mognad.present.plots`.
 
 All scores are percentages of optimal preconditions (the codebook's rescaling); differences are
 percentage points (pp).
@@ -63,25 +65,12 @@ __all__ = [
     "MixedFit",
     "change",
     "change_decomposition",
-    "describe_decomposition",
-    "describe_events",
-    "describe_programme",
-    "describe_target",
-    "describe_trend",
     "fit_mixed",
     "largest_movers",
-    "localise",
-    "markdown",
     "national_category_profile",
     "national_trend",
     "org_events",
-    "org_names",
     "participation",
-    "plot_event_change",
-    "plot_forest",
-    "plot_target",
-    "plot_trajectories",
-    "plot_trend",
     "pre_post_change",
     "previous_round",
     "programme_effect",
@@ -91,9 +80,7 @@ __all__ = [
     "reorganised_orgs",
     "respondent_scores",
     "select_rounds",
-    "synthetic_banner",
     "target_path",
-    "text",
     "trajectories",
 ]
 
@@ -1422,21 +1409,18 @@ def _respondent_counts(study) -> pd.DataFrame:
     return out
 
 
-def participation(study, *, wide: bool = False, lang: str = "sv") -> pd.DataFrame:
+def participation(study) -> pd.DataFrame:
     """Participating organisations and respondents per round and organisation type.
 
     Parameters
     ----------
     study : Study or path
-    wide : bool
-        A report table instead: one row per organisation type plus a total, one column per
-        round, cells "organisations (respondents)", labels in ``lang``.
-    lang : {"sv", "en"}
 
     Returns
     -------
     DataFrame
-        Tidy: ``round``, ``org_type``, ``n_orgs``, ``n_respondents``.
+        Tidy: ``round``, ``org_type`` (``"okänd"`` when the registry has none), ``n_orgs``,
+        ``n_respondents`` (the report table: :func:`mognad.present.survey.participation_table`).
 
     Examples
     --------
@@ -1453,26 +1437,13 @@ def participation(study, *, wide: bool = False, lang: str = "sv") -> pd.DataFram
     study = _open(study)
     counts = _respondent_counts(study)
     counts["org_type"] = counts["org_id"].map(_org_types(study)).fillna("okänd").astype("str")
-    out = (counts.groupby(["round", "org_type"])
-           .agg(n_orgs=("org_id", "nunique"), n_respondents=("n_respondents", "sum"))
-           .reset_index())
-    if not wide:
-        return out
-    total = out.groupby("round")[["n_orgs", "n_respondents"]].sum().reset_index()
-    total["org_type"] = _COLUMN_LABELS[_lang(lang)]["total_row"]
-    both = pd.concat([out, total], ignore_index=True)
-    both["cell"] = [f"{a} ({b})" for a, b in zip(both["n_orgs"], both["n_respondents"],
-                                                 strict=True)]
-    table = both.pivot(index="org_type", columns="round", values="cell").fillna("–")
-    table = table.loc[[*sorted(set(out["org_type"])), total["org_type"].iloc[0]]]
-    table.index = [_value_label(t, lang) for t in table.index]
-    table.index.name = _COLUMN_LABELS[_lang(lang)]["org_type"]
-    table.columns.name = None
-    return table
+    return (counts.groupby(["round", "org_type"])
+            .agg(n_orgs=("org_id", "nunique"), n_respondents=("n_respondents", "sum"))
+            .reset_index())
 
 
-def quadrant_shares(types: pd.DataFrame, *, codebook: str | Codebook | None = None,
-                    lang: str = "sv") -> pd.DataFrame:
+def quadrant_shares(types: pd.DataFrame, *, codebook: str | Codebook | None = None
+                    ) -> pd.DataFrame:
     """How many organisations fall in each type (A-D) of the 2x2 map.
 
     Parameters
@@ -1483,8 +1454,9 @@ def quadrant_shares(types: pd.DataFrame, *, codebook: str | Codebook | None = No
     Returns
     -------
     DataFrame
-        ``type``, ``label`` (the type's name in ``lang``), ``n_orgs``, ``share`` (0-1), and
-        ``mean_probability`` (mean bootstrap probability of the type among its organisations).
+        ``type``, ``n_orgs``, ``share`` (0-1), and ``mean_probability`` (mean bootstrap
+        probability of the type among its organisations); the report table with the types'
+        names is :func:`mognad.present.survey.quadrant_table`.
 
     Examples
     --------
@@ -1497,18 +1469,16 @@ def quadrant_shares(types: pd.DataFrame, *, codebook: str | Codebook | None = No
     3    D       1   0.33
     """
     cb = load_codebook(codebook)
-    lang = _lang(lang)
     t = types.dropna(subset=["type"])
     rows = []
     for code in sorted(cb.types):
         sel = t[t["type"] == code]
-        rows.append({"type": code, "label": cb.types[code].name[lang], "n_orgs": len(sel),
+        rows.append({"type": code, "n_orgs": len(sel),
                      "share": len(sel) / len(t) if len(t) else np.nan,
                      "mean_probability": sel["type_probability"].mean()
                      if "type_probability" in sel and len(sel) else np.nan})
     out = pd.DataFrame(rows)
     out["type"] = out["type"].astype("str")
-    out["label"] = out["label"].astype("str")
     return out
 
 
@@ -1789,751 +1759,3 @@ def select_rounds(study, rounds: Sequence[int] | None = None, until: int | None 
     if not have:
         raise MognadError(f"no rounds left to show (rounds={rounds}, until={until})")
     return have
-
-
-def org_names(study, org_ids: Sequence[str], lang: str = "sv") -> str:
-    """The organisations' names joined for a title (``"Region Västkust och Kustvik kommun"``)."""
-    orgs = _open(study).organisations
-    names = dict(zip(orgs["org_id"].astype(str), orgs["name"], strict=True))
-    items = [names.get(str(o), str(o)) for o in org_ids]
-    joiner = " och " if _lang(lang) == "sv" else " and "
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + joiner + items[-1]
-
-
-# ============================================================================== texts and labels
-def _lang(lang: str) -> str:
-    from mognad.present.text import check_lang
-
-    return check_lang(lang)
-
-
-_COLUMN_LABELS = {
-    "sv": {
-        "panel": "Urval", "level": "Nivå", "name": "Område", "round": "Mätomgång",
-        "estimate": "Skattning (%)", "ci_low": "KI nedre", "ci_high": "KI övre",
-        "change": "Förändring (pe)", "change_ci_low": "Förändring KI nedre",
-        "change_ci_high": "Förändring KI övre", "n_orgs": "Organisationer",
-        "n_respondents": "Svarande", "participants_mean": "Deltagarnas medelvärde (%)",
-        "participants_ci_low": "Medelvärde KI nedre", "participants_ci_high": "Medelvärde KI övre",
-        "composition_flag": "Sammansättningseffekt", "note": "Not", "org_id": "Org-id",
-        "org_name": "Organisation", "org_type": "Organisationstyp", "direction": "Riktning",
-        "score_from": "Från (%)", "score_to": "Till (%)", "n_from": "Svarande från",
-        "n_to": "Svarande till", "score_pct": "Resultat (%)", "type": "Typ", "label": "Beskrivning",
-        "share": "Andel", "mean_probability": "Medelsannolikhet", "event_kind": "Händelse",
-        "event_date": "Datum", "rounds_before": "Omgångar före", "rounds_after": "Omgångar efter",
-        "score_before": "Före (%)", "score_after": "Efter (%)", "national_change": "Riket (pe)",
-        "net_change": "Netto (pe)", "net_ci_low": "Netto KI nedre", "net_ci_high": "Netto KI övre",
-        "from_round": "Från", "to_round": "Till", "design": "Design", "n_paired": "Parade svar",
-        "weight": "Vikt", "contribution": "Bidrag (pe)", "total_row": "Totalt",
-        "alpha": "Cronbachs alfa", "alpha_ci_low": "Alfa KI nedre",
-        "alpha_ci_high": "Alfa KI övre", "omega": "Omega", "n": "Svarande", "k": "Frågor",
-        "group": "Skala",
-    },
-    "en": {
-        "panel": "Sample", "level": "Level", "name": "Area", "round": "Round",
-        "estimate": "Estimate (%)", "ci_low": "CI low", "ci_high": "CI high",
-        "change": "Change (pp)", "change_ci_low": "Change CI low", "change_ci_high": "Change CI high",
-        "n_orgs": "Organisations", "n_respondents": "Respondents",
-        "participants_mean": "Participants' mean (%)", "participants_ci_low": "Mean CI low",
-        "participants_ci_high": "Mean CI high", "composition_flag": "Composition effect",
-        "note": "Note", "org_id": "Org id", "org_name": "Organisation",
-        "org_type": "Organisation type", "direction": "Direction", "score_from": "From (%)",
-        "score_to": "To (%)", "n_from": "Respondents from", "n_to": "Respondents to",
-        "score_pct": "Score (%)", "type": "Type", "label": "Description", "share": "Share",
-        "mean_probability": "Mean probability", "event_kind": "Event", "event_date": "Date",
-        "rounds_before": "Rounds before", "rounds_after": "Rounds after",
-        "score_before": "Before (%)", "score_after": "After (%)",
-        "national_change": "National (pp)", "net_change": "Net (pp)", "net_ci_low": "Net CI low",
-        "net_ci_high": "Net CI high", "from_round": "From", "to_round": "To", "design": "Design",
-        "n_paired": "Paired respondents", "weight": "Weight", "contribution": "Contribution (pp)",
-        "total_row": "Total", "alpha": "Cronbach's alpha", "alpha_ci_low": "Alpha CI low",
-        "alpha_ci_high": "Alpha CI high", "omega": "Omega", "n": "Respondents", "k": "Items",
-        "group": "Scale",
-    },
-}
-
-_VALUE_LABELS = {
-    "sv": {"all": "Alla deltagare", "balanced": "Balanserad panel", "up": "Upp", "down": "Ned",
-           "independent": "oberoende", "paired": "parad", "pre_post": "före/efter",
-           "difference_in_differences": "skillnad i skillnader",
-           "reorganisation": "Omorganisation",
-           "funding_change": "Ändrad finansieringsmodell", "course_start": "Utbildning",
-           "programme_start": "Programstart", "estimate": "Modellskattning",
-           "participants_mean": "Deltagarnas medelvärde", "kommun": "Kommun",
-           "region": "Region", "myndighet": "Myndighet", "bolag": "Bolag", "annan": "Annan",
-           "okänd": "Okänd"},
-    "en": {"all": "All participants", "balanced": "Balanced panel", "up": "Up", "down": "Down",
-           "independent": "independent", "paired": "paired", "pre_post": "before/after",
-           "difference_in_differences": "difference in differences",
-           "reorganisation": "Reorganisation",
-           "funding_change": "Funding model change", "course_start": "Training course",
-           "programme_start": "Programme start", "estimate": "Model estimate",
-           "participants_mean": "Participants' mean", "kommun": "Municipality",
-           "region": "Region", "myndighet": "State agency", "bolag": "Company",
-           "annan": "Other", "okänd": "Unknown"},
-}
-
-_TEXTS = {
-    "sv": {
-        "title_national": "# Nationell lägesbild {round}",
-        "intro_national": (
-            "Lägesbilden sammanfattar DiMiOS-mätningarna {first}–{last}. I mätomgång {round} "
-            "deltog {n_orgs} organisationer med {n_resp} svarande. Alla resultat anges i procent "
-            "av optimala förutsättningar och förändringar i procentenheter (pe). Intervallen är "
-            "95 % konfidensintervall."),
-        "participation": (
-            "## Deltagande\nAntal organisationer (svarande inom parentes) per organisationstyp och "
-            "mätomgång. Vilka som deltar skiftar mellan åren, och tidiga deltagare är ofta mer "
-            "digitalt mogna: därför redovisas utvecklingen nedan även för en balanserad panel."),
-        "distribution": (
-            "## Organisationerna på fyrfältaren {round}\nVarje punkt är en organisation, placerad "
-            "efter digital förmåga och digitalt arv. Tabellen visar hur många som hamnar i varje "
-            "typ, och hur säker placeringen i genomsnitt är (bootstrap-sannolikhet). "
-            "Typindelningen är preliminär."),
-        "profile": (
-            "## Kategoriprofil {round}\nRiksgenomsnittet per kategori: medelvärdet av "
-            "organisationernas resultat. Intervallen speglar spridningen mellan organisationer."),
-        "trend": (
-            "## Utveckling över tid\nDen nationella nivån per mätomgång skattas med en "
-            "flernivåmodell (svarande inom organisation och år, organisationstyp som "
-            "kontrollvariabel). Modellen jämför varje organisation med sig själv över tid, så att "
-            "organisationer som tillkommer eller faller bort inte flyttar kurvan genom sin "
-            "nivå. *Alla deltagare* använder alla organisationer; *balanserad panel* bara de "
-            "{n_panel} organisationer som deltagit i varje mätomgång."),
-        "trend_summary": (
-            "Enligt modellen för alla deltagare gick den nationella mognaden från {v_first} år "
-            "{first} till {v_last} {interval} år {last}, en förändring med {change}; i den "
-            "balanserade panelen {change_b}. Deltagarnas vanliga medelvärde gick från "
-            "{raw_first} till {raw_last}."),
-        "composition": (
-            "**Obs!** {rounds}: förändringen skiljer sig beroende på vilka organisationer som "
-            "räknas. Där driver sammansättningen av deltagarna, inte mognaden, en del av "
-            "skillnaden mellan åren."),
-        "no_composition": "Ingen mätomgång visar tecken på att sammansättningen driver förändringen.",
-        "dimensions": "Utvecklingen per dimension (alla deltagare):",
-        "target": (
-            "## Mot målet {start_value} → {end_value}\nDet nationella programmet Digital mognad "
-            "siktade på att höja kommuners och regioners mognad från {start_value} ({start}) till "
-            "{end_value} ({end}). Figuren visar den nationella nivån (modellskattning och "
-            "deltagarnas medelvärde) mot en rak målbana."),
-        "target_summary": (
-            "{round}: {value} {interval} mot målbanans {target}; skillnad {gap}."),
-        "programme": (
-            "## Programmets effekt\nDe {n_par} organisationer som deltog i programmet jämförs med "
-            "{n_com} jämförbara organisationer som inte deltog (difference-in-differences med "
-            "fasta effekter för organisation och år, standardfel klustrade per organisation). "
-            "Från {start} förändrades deltagarna med **{effect}** {interval} mer än "
-            "jämförelsegruppen."),
-        "pretrend_ok": (
-            "Testet av förtrender ger inget belägg för att deltagare och jämförelsegrupp "
-            "utvecklades olika före programmet (p = {p}). Med få mätomgångar före starten har "
-            "testet dock begränsad styrka."),
-        "pretrend_flag": (
-            "**Varning:** deltagarna utvecklades annorlunda redan före programmet (test av "
-            "förtrender p = {p}; skillnad i lutning {slope} per år). Effektskattningen bygger på "
-            "parallella trender och bör tolkas med stor försiktighet."),
-        "pretrend_none": "För få mätomgångar före programmet för att testa förtrender.",
-        "no_programme": "Studien har inga programdeltagare (programme_start) att utvärdera.",
-        "movers": (
-            "## Största förändringar {from_round}–{to_round}\nDe organisationer vars totala "
-            "mognad ökade respektive minskade mest, med 95 % konfidensintervall. Endast "
-            "organisationer med minst {min_n} svarande båda åren visas."),
-        "no_movers": "Ingen organisation har minst {min_n} svarande i båda mätomgångarna.",
-        "reliability": (
-            "## Reliabilitet {round}\nHur samstämmigt frågorna inom varje kategori och dimension "
-            "mäter (Cronbachs alfa med intervall och McDonalds omega)."),
-        "method": (
-            "### Metod och data\nMixed-effects-modell (statsmodels MixedLM, REML) på de svarandes "
-            "resultat; marginalmedelvärden per år över fördelningen av organisationstyper. "
-            "Programeffekt: OLS med fasta effekter, klustrade standardfel. Data: {fingerprint}, "
-            "kodbok {codebook}."),
-        "title_long": "# Longitudinell studie: {names}",
-        "intro_long": (
-            "Studien följer {names} över mätomgångarna {rounds}. Resultaten anges i procent av "
-            "optimala förutsättningar med 95 % konfidensintervall (bootstrap över svarande)."),
-        "trajectories": (
-            "## Utveckling per kategori\nVarje panel visar en kategori; streckade linjer markerar "
-            "händelser i organisationens historia."),
-        "events": (
-            "## Före och efter händelsen\nMedelvärdet av de svarandes resultat efter händelsen "
-            "jämfört med före (mätomgången samma år som händelsen räknas inte). *Netto* drar av "
-            "rikets förändring mellan samma år, så att den allmänna trenden inte tillskrivs "
-            "händelsen."),
-        "event_summary": (
-            "{org}: {kind} {date}. Störst nettoförändring i {top} ({net} {interval})."),
-        "no_events": "Organisationerna har inga registrerade händelser.",
-        "decomposition": (
-            "## Vad förklarar förändringen?\nFörändringen i total mognad mellan första och senaste "
-            "mätomgång, fördelad på kategorierna (vikt × kategorins förändring). Bidragen summerar "
-            "till den totala förändringen."),
-        "decomposition_summary": (
-            "{org}: total förändring {total} {interval} ({from_round}–{to_round}); störst bidrag "
-            "från {top} ({contribution})."),
-        "method_long": (
-            "### Metod och data\nFörändring mellan två år: skillnad mellan bootstrapdragningar "
-            "(oberoende urval) eller parade skillnader när samma namngivna svarande deltog båda "
-            "åren. Före/efter: Welch t-test, klusterrobust per svarande när samma personer svarat "
-            "flera år. Data: {fingerprint}, kodbok {codebook}."),
-    },
-    "en": {
-        "title_national": "# National status {round}",
-        "intro_national": (
-            "This status report summarises the DiMiOS rounds {first}–{last}. In round {round}, "
-            "{n_orgs} organisations took part with {n_resp} respondents. All results are "
-            "percentages of optimal preconditions and changes are percentage points (pp). "
-            "Intervals are 95% confidence intervals."),
-        "participation": (
-            "## Participation\nOrganisations (respondents in brackets) per organisation type and "
-            "round. Who takes part changes from year to year, and early participants tend to be "
-            "more mature: the trend below is therefore also shown for a balanced panel."),
-        "distribution": (
-            "## Organisations on the 2x2 map {round}\nEach dot is an organisation, placed by "
-            "digital capability and digital legacy. The table shows how many fall in each type "
-            "and how certain the placement is on average (bootstrap probability). The typology "
-            "is provisional."),
-        "profile": (
-            "## Category profile {round}\nThe national mean per category: the mean of the "
-            "organisations' scores. The intervals reflect the spread between organisations."),
-        "trend": (
-            "## Trend\nThe national level per round is estimated with a multilevel model "
-            "(respondents within organisation and year, organisation type as covariate). The "
-            "model compares each organisation with itself over time, so organisations joining or "
-            "leaving do not move the curve by their level. *All participants* uses every "
-            "organisation; the *balanced panel* only the {n_panel} organisations present in "
-            "every round."),
-        "trend_summary": (
-            "In the model for all participants, national maturity went from {v_first} in "
-            "{first} to {v_last} {interval} in {last}, a change of {change}; in the balanced "
-            "panel {change_b}. The participants' plain mean went from {raw_first} to "
-            "{raw_last}."),
-        "composition": (
-            "**Note:** {rounds}: the change depends on which organisations are counted. There, "
-            "the composition of the participants, not maturity, drives part of the difference "
-            "between years."),
-        "no_composition": "No round shows signs of composition driving the change.",
-        "dimensions": "Trend per dimension (all participants):",
-        "target": (
-            "## Towards the {start_value} → {end_value} target\nThe national programme Digital "
-            "mognad aimed to raise the maturity of municipalities and regions from {start_value} "
-            "({start}) to {end_value} ({end}). The chart sets the national level against a "
-            "straight target path (model estimate and participants' mean)."),
-        "target_summary": "{round}: {value} {interval} against the path's {target}; gap {gap}.",
-        "programme": (
-            "## Programme effect\nThe {n_par} organisations in the programme are compared with "
-            "{n_com} comparable organisations that did not take part (difference-in-differences "
-            "with organisation and year fixed effects, standard errors clustered by "
-            "organisation). From {start}, the participants changed by **{effect}** {interval} "
-            "more than the comparison group."),
-        "pretrend_ok": (
-            "The pre-trend test gives no evidence that participants and comparison group moved "
-            "differently before the programme (p = {p}). With few rounds before the start, the "
-            "test has limited power, though."),
-        "pretrend_flag": (
-            "**Warning:** the participants already moved differently before the programme "
-            "(pre-trend test p = {p}; slope difference {slope} per year). The estimate assumes "
-            "parallel trends and should be read with great caution."),
-        "pretrend_none": "Too few rounds before the programme to test pre-trends.",
-        "no_programme": "The study has no programme participants (programme_start) to evaluate.",
-        "movers": (
-            "## Largest changes {from_round}–{to_round}\nThe organisations whose overall "
-            "maturity rose and fell most, with 95% confidence intervals. Only organisations with "
-            "at least {min_n} respondents in both rounds are shown."),
-        "no_movers": "No organisation has at least {min_n} respondents in both rounds.",
-        "reliability": (
-            "## Reliability {round}\nHow consistently the items within each category and "
-            "dimension measure (Cronbach's alpha with interval and McDonald's omega)."),
-        "method": (
-            "### Method and data\nMixed-effects model (statsmodels MixedLM, REML) of respondent "
-            "scores; marginal means per year over the distribution of organisation types. "
-            "Programme effect: OLS with fixed effects, clustered standard errors. Data: "
-            "{fingerprint}, codebook {codebook}."),
-        "title_long": "# Longitudinal study: {names}",
-        "intro_long": (
-            "The study follows {names} over the rounds {rounds}. Results are percentages of "
-            "optimal preconditions with 95% confidence intervals (bootstrap over respondents)."),
-        "trajectories": (
-            "## Trajectories per category\nEach panel shows one category; dashed lines mark "
-            "events in the organisation's history."),
-        "events": (
-            "## Before and after the event\nThe mean of the respondents' scores after the event "
-            "against before (the round of the event year is left out). *Net* subtracts the "
-            "national change between the same years, so that the general trend is not credited "
-            "to the event."),
-        "event_summary": (
-            "{org}: {kind} {date}. Largest net change in {top} ({net} {interval})."),
-        "no_events": "The organisations have no recorded events.",
-        "decomposition": (
-            "## What explains the change?\nThe change in overall maturity between the first and "
-            "the latest round, split over the categories (weight × the category's change). The "
-            "contributions add up to the total change."),
-        "decomposition_summary": (
-            "{org}: total change {total} {interval} ({from_round}–{to_round}); largest "
-            "contribution from {top} ({contribution})."),
-        "method_long": (
-            "### Method and data\nChange between two years: difference of bootstrap draws "
-            "(independent samples) or paired differences when the same named respondents "
-            "answered both years. Before/after: Welch t-test, cluster-robust by respondent when "
-            "the same people answered several years. Data: {fingerprint}, codebook {codebook}."),
-    },
-}
-
-
-def text(key: str, lang: str = "sv", **fields) -> str:
-    """A report text of the longitudinal notebooks in Swedish (default) or English.
-
-    Examples
-    --------
-    >>> text("title_national", round=2024)
-    '# Nationell lägesbild 2024'
-    >>> text("title_national", "en", round=2024)
-    '# National status 2024'
-    """
-    texts = _TEXTS[_lang(lang)]
-    if key not in texts:
-        raise MognadError(f"no report text {key!r}; texts: {', '.join(texts)}")
-    return texts[key].format(**fields)
-
-
-def markdown(key: str, lang: str = "sv", **fields):
-    """:func:`text` as an IPython ``Markdown`` object for ``display``."""
-    from IPython.display import Markdown
-
-    return Markdown(text(key, lang, **fields))
-
-
-def synthetic_banner(study, lang: str = "sv"):
-    """A red banner for reports on synthetic data (an empty ``HTML`` otherwise)."""
-    from mognad.present.text import synthetic_banner as _banner
-
-    return _banner(study, lang, None)
-
-
-def localise(frame: pd.DataFrame, lang: str = "sv", *, codebook: str | Codebook | None = None,
-             decimals: int = 1) -> pd.DataFrame:
-    """A result table ready for a report: labels in ``lang``, floats rounded.
-
-    Score names (``name`` with ``level``) become the codebook's labels, codes such as the panel
-    or direction their labels, and column names the report's words.
-
-    Examples
-    --------
-    >>> frame = pd.DataFrame({"panel": ["all"], "level": ["category"], "name": ["innovation"],
-    ...                       "estimate": [48.234]})
-    >>> localise(frame)
-               Urval       Nivå      Område  Skattning (%)
-    0  Alla deltagare  Kategori  Innovation           48.2
-    """
-    lang = _lang(lang)
-    cb = load_codebook(codebook)
-    out = frame.copy()
-    if "name" in out.columns and "level" in out.columns:
-        def _label(lv, nm):
-            try:
-                return cb.label(lv, nm, lang) if lv in ("category", "dimension") else (
-                    _COLUMN_LABELS[lang]["total_row"] if lv == "total" else nm)
-            except Exception:  # noqa: BLE001 - unknown names stay as they are
-                return nm
-        out["name"] = [_label(lv, nm) for lv, nm in zip(out["level"], out["name"], strict=True)]
-    for col in ("panel", "direction", "design", "event_kind", "org_type"):
-        if col in out.columns:
-            out[col] = out[col].map(lambda v: _VALUE_LABELS[lang].get(v, v))
-    if "level" in out.columns:
-        from mognad.present.text import label
-
-        levels = {"total": label("total", lang), "dimension": label("dimension", lang),
-                  "category": label("category", lang)}
-        out["level"] = out["level"].map(lambda v: levels.get(v, v))
-    floats = [c for c in out.columns if pd.api.types.is_float_dtype(out[c])]
-    out[floats] = out[floats].round(decimals)
-    return out.rename(columns=_COLUMN_LABELS[lang])
-
-
-def _value_label(value, lang: str) -> str:
-    return _VALUE_LABELS[_lang(lang)].get(value, value)
-
-
-def _name_label(level: str, name: str, lang: str, codebook=None) -> str:
-    if level == "total":
-        from mognad.present.text import label
-
-        return label("total", lang)
-    try:
-        return load_codebook(codebook).label(level, name, lang)
-    except Exception:  # noqa: BLE001 - an unknown name is shown as it is
-        return name
-
-
-def _pp_interval(low, high, lang: str) -> str:
-    """An interval of a difference: ``(−2,4 till 5,9)`` / ``(-2.4 to 5.9)``."""
-    from mognad.present.text import fmt_number
-
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return ""
-    word = "till" if _lang(lang) == "sv" else "to"
-    return f"({fmt_number(low, 1, lang)} {word} {fmt_number(high, 1, lang)})"
-
-
-def describe_trend(trend: pd.DataFrame, lang: str = "sv"):
-    """Summary sentences of a :func:`national_trend` result (``panel="both"``) as Markdown.
-
-    States the change between the first and last round in both panels, the participants' plain
-    means, and which rounds carry a composition flag.
-    """
-    from IPython.display import Markdown
-
-    from mognad.present.text import fmt_interval, fmt_pct, fmt_pp
-
-    lang = _lang(lang)
-    tot = trend[trend["name"] == trend["name"].iloc[0]]
-    al = tot[tot["panel"] == "all"].sort_values("round")
-    ba = tot[tot["panel"] == "balanced"].sort_values("round")
-    parts = []
-    if len(al) >= 2:
-        first, last = al.iloc[0], al.iloc[-1]
-        b0 = ba.iloc[0] if len(ba) else None
-        b1 = ba.iloc[-1] if len(ba) else None
-        parts.append(text(
-            "trend_summary", lang, first=int(first["round"]), last=int(last["round"]),
-            v_first=fmt_pct(first["estimate"], 1, lang), v_last=fmt_pct(last["estimate"], 1, lang),
-            interval=fmt_interval(last["ci_low"], last["ci_high"], 1, lang),
-            change=fmt_pp(last["estimate"] - first["estimate"], lang=lang),
-            change_b=fmt_pp(b1["estimate"] - b0["estimate"], lang=lang) if b0 is not None
-            else "–",
-            raw_first=fmt_pct(first["participants_mean"], 1, lang),
-            raw_last=fmt_pct(last["participants_mean"], 1, lang)))
-    flagged = tot[tot["composition_flag"]]
-    if len(flagged):
-        rounds = ", ".join(str(int(r)) for r in sorted(flagged["round"].unique()))
-        parts.append(text("composition", lang, rounds=rounds))
-    else:
-        parts.append(text("no_composition", lang))
-    return Markdown("\n\n".join(parts))
-
-
-def describe_target(trend: pd.DataFrame, path: pd.DataFrame, lang: str = "sv"):
-    """The target path in words, and the national value against it in each of its rounds.
-
-    Parameters
-    ----------
-    trend : DataFrame
-        :func:`national_trend` output (``all`` panel, first score).
-    path : DataFrame
-        :func:`target_path` output.
-    """
-    from IPython.display import Markdown
-
-    from mognad.present.text import fmt_interval, fmt_pct, fmt_pp
-
-    lang = _lang(lang)
-    p = path.sort_values("round")
-    parts = [text("target", lang, start=int(p["round"].iloc[0]), end=int(p["round"].iloc[-1]),
-                  start_value=fmt_pct(p["target"].iloc[0], lang=lang),
-                  end_value=fmt_pct(p["target"].iloc[-1], lang=lang))]
-    al = trend[(trend["panel"] == "all") & (trend["name"] == trend["name"].iloc[0])]
-    lines = []
-    for r, t in zip(p["round"], p["target"], strict=True):
-        row = al[al["round"] == int(r)]
-        if row.empty:
-            continue
-        e = row.iloc[0]
-        lines.append("- " + text("target_summary", lang, round=int(r),
-                                 value=fmt_pct(e["estimate"], 1, lang),
-                                 interval=fmt_interval(e["ci_low"], e["ci_high"], 1, lang),
-                                 target=fmt_pct(t, 1, lang),
-                                 gap=fmt_pp(e["estimate"] - t, lang=lang)))
-    if lines:
-        parts.append("\n".join(lines))
-    return Markdown("\n\n".join(parts))
-
-
-def describe_programme(effect: pd.DataFrame | None, lang: str = "sv"):
-    """The :func:`programme_effect` row in words, with the pre-trend verdict, as Markdown."""
-    from IPython.display import Markdown
-
-    from mognad.present.text import fmt_number, fmt_pp
-
-    lang = _lang(lang)
-    if effect is None or len(effect) == 0:
-        return Markdown(text("no_programme", lang))
-    e = effect.iloc[0]
-    interval = _pp_interval(e["ci_low"], e["ci_high"], lang)
-    parts = [text("programme", lang, n_par=int(e["n_participants"]),
-                  n_com=int(e["n_comparison"]), start=int(e["start_round"]),
-                  effect=fmt_pp(e["estimate"], lang=lang), interval=interval)]
-    if not np.isfinite(e["pretrend_p"]):
-        parts.append(text("pretrend_none", lang))
-    elif e["flag"]:
-        parts.append(text("pretrend_flag", lang, p=fmt_number(e["pretrend_p"], 3, lang),
-                          slope=fmt_pp(e["pretrend_slope"], lang=lang)))
-    else:
-        parts.append(text("pretrend_ok", lang, p=fmt_number(e["pretrend_p"], 2, lang)))
-    return Markdown("\n\n".join(parts))
-
-
-def describe_events(events: pd.DataFrame, study=None, lang: str = "sv",
-                    codebook: str | Codebook | None = None):
-    """For each organisation event of :func:`pre_post_change`: the largest net change, as Markdown."""
-    from IPython.display import Markdown
-
-    from mognad.present.text import fmt_pp
-
-    lang = _lang(lang)
-    if events is None or len(events) == 0:
-        return Markdown(text("no_events", lang))
-    names = {}
-    if study is not None:
-        orgs = _open(study).organisations
-        names = dict(zip(orgs["org_id"].astype(str), orgs["name"], strict=True))
-    parts = []
-    for (org, kind, date), g in events.groupby(["org_id", "event_kind", "event_date"],
-                                               sort=False):
-        g = g.dropna(subset=["net_change"])
-        if g.empty:
-            continue
-        top = g.loc[g["net_change"].abs().idxmax()]
-        parts.append(text(
-            "event_summary", lang, org=names.get(org, org), kind=_value_label(kind, lang).lower(),
-            date=str(date), top=_name_label(top["level"], top["name"], lang, codebook),
-            net=fmt_pp(top["net_change"], lang=lang),
-            interval=_pp_interval(top["net_ci_low"], top["net_ci_high"], lang)))
-    return Markdown("\n\n".join(parts) if parts else text("no_events", lang))
-
-
-def describe_decomposition(decomposition: pd.DataFrame, study=None, lang: str = "sv",
-                           codebook: str | Codebook | None = None):
-    """For each organisation of :func:`change_decomposition`: total change and top category."""
-    from IPython.display import Markdown
-
-    from mognad.present.text import fmt_pp
-
-    lang = _lang(lang)
-    names = {}
-    if study is not None:
-        orgs = _open(study).organisations
-        names = dict(zip(orgs["org_id"].astype(str), orgs["name"], strict=True))
-    parts = []
-    for org, g in decomposition.groupby("org_id", sort=False):
-        tot = g[g["level"] == "total"].iloc[0]
-        cats = g[g["level"] == "category"].dropna(subset=["contribution"])
-        if cats.empty:
-            continue
-        top = cats.loc[cats["contribution"].abs().idxmax()]
-        parts.append(text(
-            "decomposition_summary", lang, org=names.get(org, org),
-            total=fmt_pp(tot["change"], lang=lang),
-            interval=_pp_interval(tot["ci_low"], tot["ci_high"], lang),
-            from_round=int(tot["from_round"]), to_round=int(tot["to_round"]),
-            top=_name_label("category", top["name"], lang, codebook),
-            contribution=fmt_pp(top["contribution"], lang=lang)))
-    return Markdown("\n\n".join(parts))
-
-
-# ============================================================================== figures
-def plot_trend(trend: pd.DataFrame, *, lang: str = "sv", codebook=None, title: str | None = None):
-    """National trend with interval bands: one line per panel (or per score name).
-
-    Parameters
-    ----------
-    trend : DataFrame
-        :func:`national_trend` output.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Examples
-    --------
-    >>> frame = pd.DataFrame({"panel": "all", "level": "total", "name": "total",
-    ...                       "round": [2023, 2024], "estimate": [50.0, 52.0],
-    ...                       "ci_low": [48.0, 50.0], "ci_high": [52.0, 54.0]})
-    >>> fig = plot_trend(frame)
-    >>> len(fig.axes)
-    1
-    """
-    from mognad.present import plots
-
-    lang = _lang(lang)
-    frame = trend.copy()
-    if frame["panel"].nunique() > 1:
-        frame["series"] = frame["panel"].map(lambda v: _value_label(v, lang))
-        if frame["name"].nunique() > 1:
-            frame["series"] += " – " + [_name_label(lv, nm, lang, codebook)
-                                        for lv, nm in zip(frame["level"], frame["name"],
-                                                          strict=True)]
-    else:
-        frame["series"] = [_name_label(lv, nm, lang, codebook)
-                           for lv, nm in zip(frame["level"], frame["name"], strict=True)]
-    hue = "series" if frame["series"].nunique() > 1 else None
-    fig = plots.trend(frame, hue=hue, lang=lang,
-                      ylabel="%" + (" av optimala förutsättningar" if lang == "sv"
-                                    else " of optimal preconditions"))
-    ax = fig.axes[0]
-    ax.set_xticks(sorted(frame["round"].unique()))
-    if title:
-        ax.set_title(title)
-    return fig
-
-
-def plot_target(trend: pd.DataFrame, path: pd.DataFrame, *, lang: str = "sv"):
-    """The national value (model estimate and participants' mean) against a target path.
-
-    Parameters
-    ----------
-    trend : DataFrame
-        :func:`national_trend` output (the ``all`` panel of its first score is drawn).
-    path : DataFrame
-        :func:`target_path` output (``round``, ``target``).
-
-    Examples
-    --------
-    >>> frame = pd.DataFrame({"panel": "all", "name": "total", "round": [2021, 2022, 2023],
-    ...                       "estimate": [47.0, 50.0, 52.0], "ci_low": [45.0, 48.0, 50.0],
-    ...                       "ci_high": [49.0, 52.0, 54.0], "participants_mean": [48.0, 51.0, 53.0],
-    ...                       "participants_ci_low": [47.0, 50.0, 52.0],
-    ...                       "participants_ci_high": [49.0, 52.0, 54.0]})
-    >>> fig = plot_target(frame, target_path())
-    >>> len(fig.axes[0].lines)
-    3
-    """
-    from mognad.present import plots
-
-    lang = _lang(lang)
-    al = trend[(trend["panel"] == "all") & (trend["name"] == trend["name"].iloc[0])]
-    series = [al[["round", "estimate", "ci_low", "ci_high"]].assign(series="estimate")]
-    if "participants_mean" in al.columns:
-        series.append(al[["round", "participants_mean", "participants_ci_low",
-                          "participants_ci_high"]].set_axis(
-            ["round", "estimate", "ci_low", "ci_high"], axis=1).assign(series="participants_mean"))
-    frame = pd.concat(series, ignore_index=True)
-    frame["series"] = frame["series"].map(lambda v: _value_label(v, lang))
-    fig = plots.trend(frame, hue="series", lang=lang, target=path,
-                      ylabel="%" + (" av optimala förutsättningar" if lang == "sv"
-                                    else " of optimal preconditions"))
-    fig.axes[0].set_xticks(sorted(set(frame["round"]) | set(path["round"])))
-    return fig
-
-
-def _event_x(date) -> float:
-    d = pd.Timestamp(date)
-    return d.year + (d.dayofyear - 1) / 365.25
-
-
-def plot_trajectories(traj: pd.DataFrame, *, events: pd.DataFrame | None = None,
-                      lang: str = "sv", codebook=None):
-    """One panel per score name: each organisation's scores over rounds with intervals and
-    event markers (dashed vertical lines at the event date).
-
-    Parameters
-    ----------
-    traj : DataFrame
-        :func:`trajectories` output.
-    events : DataFrame, optional
-        :func:`org_events` output.
-
-    Examples
-    --------
-    >>> traj = pd.DataFrame({"org_id": "R12", "org_name": "Region X", "round": [2019, 2020],
-    ...                      "level": "category", "name": "innovation",
-    ...                      "score_pct": [45.0, 50.0], "ci_low": [40.0, 45.0],
-    ...                      "ci_high": [50.0, 55.0]})
-    >>> fig = plot_trajectories(traj)
-    >>> fig.axes[0].get_title()
-    'Innovation'
-    """
-    import matplotlib.pyplot as plt
-
-    from mognad.present import plots
-
-    plt.rcParams.update(plots.legacy_rc())  # global, until plot_* take ax= (present layer)
-    lang = _lang(lang)
-    keys = list(dict.fromkeys(zip(traj["level"], traj["name"], strict=True)))
-    n = len(keys)
-    ncol = min(3, n)
-    nrow = int(np.ceil(n / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.1 * nrow + 0.6), sharey=True,
-                             squeeze=False)
-    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    orgs = list(dict.fromkeys(traj["org_id"].astype(str)))
-    org_name = dict(zip(traj["org_id"].astype(str),
-                        traj.get("org_name", traj["org_id"]).astype(str), strict=True))
-    rounds = sorted(traj["round"].unique())
-    for k, (lv, nm) in enumerate(keys):
-        ax = axes[k // ncol][k % ncol]
-        for i, org in enumerate(orgs):
-            g = traj[(traj["org_id"].astype(str) == org) & (traj["name"] == nm)
-                     & (traj["level"] == lv)].sort_values("round")
-            color = palette[i % len(palette)]
-            ax.plot(g["round"], g["score_pct"], "o-", color=color, ms=4,
-                    label=org_name.get(org, org) if k == 0 else None)
-            ax.fill_between(g["round"], g["ci_low"], g["ci_high"], color=color, alpha=0.15)
-            if events is not None and len(events):
-                for e in events[events["org_id"].astype(str) == org].itertuples():
-                    ax.axvline(_event_x(e.date), color=color, ls="--", lw=1.1, alpha=0.8)
-        ax.set_title(_name_label(lv, nm, lang, codebook))
-        ax.set_xticks(rounds)
-        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
-        ax.set_ylim(0, 100)
-    for k in range(n, nrow * ncol):
-        axes[k // ncol][k % ncol].set_visible(False)
-    axes[0][0].set_ylabel("%")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    if events is not None and len(events):
-        from matplotlib.lines import Line2D
-
-        handles.append(Line2D([], [], color="black", ls="--", lw=1.1))
-        labels.append("händelse" if lang == "sv" else "event")
-    fig.legend(handles, labels, loc="upper center", ncol=min(4, len(labels)), frameon=False,
-               fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
-    return fig
-
-
-def plot_forest(frame: pd.DataFrame, *, label: str, estimate: str = "change",
-                low: str = "ci_low", high: str = "ci_high", lang: str = "sv",
-                xlabel: str | None = None):
-    """Estimates with intervals as a horizontal forest plot (changes, movers, event effects).
-
-    Examples
-    --------
-    >>> frame = pd.DataFrame({"who": ["A", "B"], "change": [3.0, -2.0],
-    ...                       "ci_low": [1.0, -4.0], "ci_high": [5.0, 0.0]})
-    >>> fig = plot_forest(frame, label="who")
-    >>> len(fig.axes)
-    1
-    """
-    import matplotlib.pyplot as plt
-
-    from mognad.present import plots
-
-    plt.rcParams.update(plots.legacy_rc())  # global, until plot_* take ax= (present layer)
-    lang = _lang(lang)
-    rows = frame.dropna(subset=[estimate]).reset_index(drop=True)
-    y = np.arange(len(rows))[::-1]
-    fig, ax = plt.subplots(figsize=(7.5, 0.42 * max(len(rows), 1) + 1.3))
-    ax.hlines(y, rows[low], rows[high], color=plots.OWN, lw=3, alpha=0.45)
-    ax.plot(rows[estimate], y, "o", color=plots.OWN, ms=7)
-    ax.axvline(0, color="black", lw=1)
-    ax.set_yticks(y, [str(v) for v in rows[label]])
-    ax.set_xlabel(xlabel or ("Förändring (procentenheter)" if lang == "sv"
-                             else "Change (percentage points)"))
-    fig.tight_layout()
-    return fig
-
-
-def plot_event_change(events: pd.DataFrame, *, lang: str = "sv", codebook=None, study=None):
-    """Net change around each event (:func:`pre_post_change`) as a forest plot, one row per
-    organisation and score."""
-    names = {}
-    if study is not None:
-        orgs = _open(study).organisations
-        names = dict(zip(orgs["org_id"].astype(str), orgs["name"], strict=True))
-    frame = events.copy()
-    multi = frame["org_id"].nunique() > 1 or frame[["event_kind", "event_date"]].drop_duplicates() \
-        .shape[0] > 1
-    frame["label"] = [
-        (f"{names.get(o, o)} – " if multi else "") + _name_label(lv, nm, lang, codebook)
-        for o, lv, nm in zip(frame["org_id"], frame["level"], frame["name"], strict=True)]
-    return plot_forest(frame, label="label", estimate="net_change", low="net_ci_low",
-                       high="net_ci_high", lang=lang,
-                       xlabel=("Nettoförändring (procentenheter)" if _lang(lang) == "sv"
-                               else "Net change (percentage points)"))

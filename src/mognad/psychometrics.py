@@ -970,7 +970,6 @@ def reliability_table(
     missing="listwise",
     ci=0.95,
     min_n=10,
-    lang="sv",
 ) -> pd.DataFrame:
     """Alpha (with Feldt's interval), omega and hierarchical omega per category and dimension.
 
@@ -991,13 +990,11 @@ def reliability_table(
     min_n : int
         Scales with fewer respondents (as counted under ``missing``) get no alpha or omega, only
         ``n`` and a note: with a handful of respondents the coefficients are noise.
-    lang : {"sv", "en"}
-        Language of the ``label`` column.
 
     Returns
     -------
     DataFrame
-        One row per scale: ``level``, ``group``, ``label``, ``k``, ``n``, ``alpha``,
+        One row per scale: ``level``, ``group``, ``k``, ``n``, ``alpha``,
         ``alpha_ci_low``, ``alpha_ci_high``, ``omega`` (one-factor omega total), ``omega_h`` and
         ``omega_total_sl`` (hierarchical omega and Schmid-Leiman omega total,
         :func:`hierarchical_omega` with one group factor per category of the scale; dimension
@@ -1024,8 +1021,6 @@ def reliability_table(
     """
     cb = load_codebook(codebook)
     _check_missing(missing)
-    if lang not in ("sv", "en"):
-        raise MognadError(f"lang must be 'sv' or 'en'; got {lang!r}")
     if isinstance(min_n, bool) or not isinstance(min_n, int) or min_n < 3:
         raise MognadError(f"min_n must be a whole number >= 3; got {min_n!r}")
     if isinstance(by_level, str):
@@ -1051,7 +1046,6 @@ def reliability_table(
         row = {
             "level": level,
             "group": group,
-            "label": cb.label(level, group, lang),
             "k": len(items),
             "n": 0,
             "alpha": np.nan,

@@ -1740,3 +1740,6 @@ def _hosting_probs(introduced: int) -> list[float]:
     if introduced >= 2010:
         return [0.35, 0.35, 0.20, 0.10]
     return [0.60, 0.35, 0.05, 0.00]
+
+
+__all__ = ["synthesize"]

@@ -1101,3 +1101,6 @@ def _write_responses(con, data, source_id: int) -> int:
     con.unregister("_resp")
     con.unregister("_ans")
     return len(resp)
+
+
+__all__ = ["IngestResult", "KindSpec", "ingest", "register_kind"]

@@ -352,3 +352,6 @@ def read_key(path: str | Path) -> bytes:
     if not key.is_file():
         raise StudyError(f"{key} is missing: without it respondent ids cannot be pseudonymised")
     return bytes.fromhex(key.read_text(encoding="ascii").strip())
+
+
+__all__ = ["Study", "init_study", "open_study"]

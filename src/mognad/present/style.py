@@ -92,48 +92,62 @@ def axes(ax=None, *, figsize=(7.5, 4.2)):
     return fig, ax
 
 
-#: The report style sheet: tables, notes, banner, figures; print rules for A4 (on screen the
-#: page is a readable column, on paper wide tables get a landscape page).
+#: The report style sheet: tables, notes, banner, figures, sections; print rules for A4.
+#: Selectors start with ``div.mognad-table`` / ``div.mognad-block`` so that they win over
+#: JupyterLab's own table rules (fixed layout, centred, right-aligned) in the exported page.
+#: On paper: portrait A4; a table made with ``wide=True`` gets a landscape page of its own
+#: (the named page ``wide``); a section (:func:`mognad.present.page.section`) is kept on one
+#: page, headings are never the last line of a page, and table rows are never split. JupyterLab
+#: keeps every notebook output on one page (``.jp-OutputArea-child``), which pushes long tables
+#: to the next page and leaves half-empty pages: the sheet turns that off, the sections decide.
+#: No ``url()``, ``@import`` or backslash: the exporter's sanitiser keeps only such CSS.
 REPORT_CSS = """
-table.mognad { border-collapse: collapse; margin: 6px 0 4px 0; font-size: 0.92em;
-               max-width: 100%; }
-table.mognad caption { caption-side: top; text-align: left; font-weight: 600; padding: 2px 0 6px; }
-table.mognad th { text-align: left; vertical-align: bottom; border-bottom: 1.5px solid #444;
-                  padding: 4px 8px; }
-table.mognad th.num { text-align: right; }
-table.mognad td { padding: 3px 8px; border-bottom: 1px solid #ddd; vertical-align: top; }
-table.mognad td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-table.mognad td.txt { text-align: left; overflow-wrap: anywhere; }
-table.mognad tbody tr:nth-child(odd) { background: #f6f7f9; }
-table.mognad tr.mark td { font-weight: 700; }
-p.mognad-note { font-size: 0.85em; color: #555; margin: 0 0 14px 0; }
+div.mognad-table { margin: 4px 0 12px 0; max-width: 100%; }
+div.mognad-table table.mognad { border-collapse: collapse; margin: 4px 0 4px 0;
+  font-size: 0.9em; width: auto; max-width: 100%; table-layout: auto; color: #222; }
+div.mognad-table table.mognad caption { caption-side: top; text-align: left; font-weight: 600;
+  padding: 2px 0 6px; }
+div.mognad-table table.mognad th { text-align: left; vertical-align: bottom; font-weight: 600;
+  border-bottom: 1.5px solid #444; padding: 4px 7px; white-space: normal; line-height: 1.2; }
+div.mognad-table table.mognad th.num { text-align: right; }
+div.mognad-table table.mognad td { padding: 3px 7px; border-bottom: 1px solid #ddd;
+  vertical-align: top; line-height: 1.25; }
+div.mognad-table table.mognad td.num { text-align: right; white-space: nowrap;
+  font-variant-numeric: tabular-nums; }
+div.mognad-table table.mognad td.txt { text-align: left; overflow-wrap: break-word; }
+div.mognad-table table.mognad tbody tr:nth-child(odd) { background: #f5f6f8; }
+div.mognad-table table.mognad tbody tr:nth-child(even) { background: #ffffff; }
+div.mognad-table table.mognad tr.mark td { font-weight: 700; }
+p.mognad-note { font-size: 0.85em; color: #555; margin: 0 0 12px 0; }
 p.mognad-empty { font-style: italic; color: #444; }
-div.mognad-table { margin-bottom: 10px; }
-img.mognad-figure { max-width: 100%; height: auto; display: block; margin: 6px 0 10px 0; }
-/* over JupyterLab's own table rules (which are more specific than "table.mognad th") */
-div.mognad-table table.mognad { table-layout: auto; margin-left: 0; margin-right: auto; }
-div.mognad-table table.mognad th.txt, div.mognad-table table.mognad td.txt { text-align: left; }
-div.mognad-table table.mognad th.num, div.mognad-table table.mognad td.num { text-align: right; }
-div.mognad-table table.mognad td.txt { overflow-wrap: break-word; }
-div.mognad-table table.mognad th { vertical-align: bottom; padding: 4px 8px; }
-div.mognad-table table.mognad td { vertical-align: top; padding: 3px 8px; }
-/* wide="landscape" tables get a page of their own, turned */
-@page wide { size: A4 landscape; }
-div.mognad-landscape { page: wide; }
+img.mognad-figure { display: block; max-width: 100%; height: auto; margin: 6px 0 10px 0; }
+div.mognad-block p, div.mognad-block li { line-height: 1.45; }
+div.mognad-block ul { margin: 4px 0 8px 0; }
+h1.mognad-title { font-size: 1.75em; margin: 10px 0 8px 0; }
+p.mognad-subtitle { color: #444; margin-top: 0; }
+@page { size: A4 portrait; margin: 18mm 15mm 18mm 15mm; }
+@page wide { size: A4 landscape; margin: 15mm 15mm 15mm 15mm; }
 @media print {
-  table.mognad { font-size: 8.5pt; page-break-inside: auto; }
-  table.mognad tr { break-inside: avoid; page-break-inside: avoid; }
-  table.mognad thead { display: table-header-group; }
-  table.mognad.mognad-wide { font-size: 7.5pt; }
-  table.mognad th, table.mognad td { padding: 2px 5px; }
-  div.mognad-table table.mognad th, div.mognad-table table.mognad td { padding: 2px 5px; }
-  /* JupyterLab lays each output out as a table, and Chromium ignores break-after on it: as
-     blocks (the empty prompt hidden), a heading can be kept with its figure */
-  .jp-OutputArea-child { display: block; }
+  /* JupyterLab lays each output out as a table (Chromium ignores break rules inside it) and
+     keeps every output on one page: as blocks, a long output may run on to the next page and
+     the sections (mognad-block, mognad-lead, mognad-keep) decide what stays together */
+  body div.jp-OutputArea-child { display: block; break-inside: auto; page-break-inside: auto; }
   .jp-OutputArea-child > .jp-OutputPrompt { display: none; }
-  /* JupyterLab keeps every output on one page; a long table may run on to the next */
-  .jp-OutputArea-child:has(div.mognad-table:not(.mognad-keep)) {
-    break-inside: auto; page-break-inside: auto; }
+  div.mognad-lead { break-inside: avoid; page-break-inside: avoid; }
+  div.mognad-table table.mognad { font-size: 8.5pt; break-inside: auto; page-break-inside: auto; }
+  div.mognad-table table.mognad th, div.mognad-table table.mognad td { padding: 2px 4px; }
+  div.mognad-table table.mognad tr { break-inside: avoid; page-break-inside: avoid; }
+  div.mognad-table table.mognad.mognad-short { break-inside: avoid; page-break-inside: avoid; }
+  div.mognad-table table.mognad thead { display: table-header-group; }
+  div.mognad-table table.mognad caption { break-after: avoid; page-break-after: avoid; }
+  div.mognad-table.mognad-wide-page { page: wide; }
+  div.mognad-table.mognad-wide-page table.mognad { font-size: 8pt; }
+  div.mognad-keep { break-inside: avoid; page-break-inside: avoid; }
+  div.mognad-new-page { break-before: page; page-break-before: always; }
+  h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
+  p.mognad-note { break-before: avoid; page-break-before: avoid; }
+  h1.mognad-title { font-size: 18pt; }
+  div.mognad-synthetic { break-inside: avoid; }
 }
 """
 

@@ -17,7 +17,9 @@ own, e.g. ``label:dios.time`` looks up ``dios.time.<code>``), ``yes_no`` (ja/nej
 ``pp`` (a signed difference in percentage points), ``signed``, ``interval`` / ``interval_pp`` /
 ``interval_share`` / ``interval_number`` (a pair of columns ``(low, high)`` in one cell), ``p``
 (p-value), ``sek`` (kronor, auto-scaled), ``sek_k`` (thousands of kronor, ``tkr``: one unit for
-a whole column), ``year``, ``date``.
+a whole column), ``year``, ``date``, ``pct_ci`` / ``pp_ci`` / ``number_ci`` (three columns
+``(value, low, high)`` in one cell: ``51 % (44–58)``, ``+3,1 (−1,2 till +7,4)``), ``links`` (a
+list of ``(text, href)`` pairs: relative links, text and address escaped).
 """
 
 from __future__ import annotations
@@ -32,7 +34,10 @@ from mognad.present.catalogue import has, text, value_label
 from mognad.present.markup import Safe, escape_html
 
 _DEFAULT_DECIMALS = {"number": 1, "pct": 0, "share": 0, "pp": 1, "signed": 1, "interval": 0,
-                     "interval_pp": 1, "interval_share": 0, "interval_number": 1}
+                     "interval_pp": 1, "interval_share": 0, "interval_number": 1, "pct_ci": 0,
+                     "pp_ci": 1, "number_ci": 2}
+#: Kinds whose source is several columns.
+_MULTI = ("interval", "pct_ci", "pp_ci", "number_ci")
 
 
 @dataclass(frozen=True)
@@ -41,8 +46,9 @@ class Col:
 
     Parameters
     ----------
-    source : str or (str, str)
-        The frame's column, or ``(low, high)`` for the interval kinds.
+    source : str or tuple of str
+        The frame's column, ``(low, high)`` for the interval kinds, ``(value, low, high)`` for
+        the ``*_ci`` kinds.
     header : str
         A catalogue key (``"col.score"``) or a literal header (escaped).
     kind : str
@@ -58,7 +64,7 @@ class Col:
 
     @property
     def numeric(self) -> bool:
-        return not (self.kind in ("text", "yes_no") or self.kind.startswith("label"))
+        return not (self.kind in ("text", "yes_no", "links") or self.kind.startswith("label"))
 
 
 def _as_col(spec) -> Col:
@@ -83,8 +89,18 @@ def cell(value, kind: str, lang: str = "sv", decimals: int | None = None) -> str
     ('48\\xa0%', '48%', '7', '–')
     >>> cell((-6.63, 7.36), "interval_pp"), cell("<b>", "text"), cell("kommun", "label:org_type")
     ('−6,6 till +7,4', '&lt;b&gt;', 'Kommun')
+    >>> cell((51.2, 44.0, 58.3), "pct_ci"), cell((3.14, -1.2, 7.4), "pp_ci", "en")
+    ('51\\xa0% (44–58)', '+3.1 (-1.2 to +7.4)')
+    >>> cell((51.2, None, None), "pct_ci"), cell((None, 1.0, 2.0), "pp_ci")
+    ('51\\xa0%', '–')
+    >>> cell([("HTML", "a b.html"), ("PDF", "<x>.pdf")], "links")
+    '<a href="a%20b.html">HTML</a> · <a href="%3Cx%3E.pdf">PDF</a>'
     """
     d = _DEFAULT_DECIMALS.get(kind, 0) if decimals is None else decimals
+    if kind in ("pct_ci", "pp_ci", "number_ci"):
+        return escape_html(_with_interval(value, kind, lang, d))
+    if kind == "links":
+        return _links(value)
     if kind.startswith("interval"):
         low, high = value
         unit = {"interval": "pct", "interval_pp": "pp", "interval_share": "share",
@@ -134,6 +150,42 @@ def code_label(field: str, value, lang: str = "sv") -> str:
     return text(key, lang) if has(key, lang) else ("" if value is None else str(value))
 
 
+def _with_interval(value, kind: str, lang: str, d: int) -> str:
+    """A value with its interval in brackets (the interval left out when a bound is missing)."""
+    x, low, high = value
+    if fmt.is_missing(x):
+        return fmt.MISSING
+    if kind == "pct_ci":
+        shown = fmt.pct(x, d, lang)
+        bounds = fmt.interval(low, high, d, lang, unit="number")
+    elif kind == "pp_ci":
+        shown = fmt.signed(x, d, lang)
+        bounds = fmt.interval(low, high, d, lang, unit="pp")
+    else:
+        shown = fmt.number(x, d, lang)
+        bounds = fmt.interval(low, high, d, lang, unit="number")
+    return shown if bounds == fmt.MISSING else f"{shown} ({bounds})"
+
+
+def _links(value) -> str:
+    """``(text, href)`` pairs as links: relative addresses only (a report links its siblings)."""
+    from urllib.parse import quote
+
+    if value is None or (not isinstance(value, list | tuple)):
+        return ""
+    out = []
+    for text_, href in value:
+        href = str(href)
+        if "://" in href or href.startswith(("/", "\\")) or ":" in href.split("/")[0]:
+            raise ValueError(f"links must be relative file names; got {href!r}")
+        out.append(f'<a href="{escape_html(quote(href))}">{escape_html(text_)}</a>')
+    return " · ".join(out)
+
+
+def _multi(kind: str) -> bool:
+    return kind.startswith(_MULTI)
+
+
 #: Tables of at most this many rows are kept on one page when printed (longer ones may run on).
 KEEP_ROWS = 15
 
@@ -173,9 +225,9 @@ def table(frame: pd.DataFrame, columns: Iterable, *, lang: str = "sv", caption: 
         A catalogue key or literal text shown under the table.
     empty : str, optional
         A catalogue key or text shown *instead of* the table when *frame* has no rows.
-    wide : bool or "landscape"
-        Mark the table as wide: ``True`` prints it in a smaller font, ``"landscape"`` on a page
-        of its own turned to A4 landscape (``@page wide`` in the report CSS).
+    wide : bool
+        A genuinely wide table: printed on a landscape page of its own (the named page
+        ``wide`` of the report style sheet) in a smaller font.
     highlight : sequence of bool, optional
         Rows shown in bold (e.g. the organisation's own row).
 
@@ -207,8 +259,7 @@ def table(frame: pd.DataFrame, columns: Iterable, *, lang: str = "sv", caption: 
     for i, (_, row) in enumerate(frame.iterrows()):
         cells = []
         for c in cols:
-            value = (row[c.source[0]], row[c.source[1]]) if c.kind.startswith("interval") \
-                else row[c.source]
+            value = tuple(row[s] for s in c.source) if _multi(c.kind) else row[c.source]
             shown = cell(value, c.kind, lang, c.decimals)
             missing_seen |= shown == fmt.MISSING
             cells.append(f'<td class="{"num" if c.numeric else "txt"}">{shown}</td>')
@@ -227,7 +278,7 @@ def table(frame: pd.DataFrame, columns: Iterable, *, lang: str = "sv", caption: 
     html = f'<table class="{classes}">{"".join(parts)}</table>'
     if notes:
         html += f'<p class="mognad-note">{" ".join(notes)}</p>'
-    wrapper = "mognad-table" + (" mognad-landscape" if wide == "landscape" else "") + (
+    wrapper = "mognad-table" + (" mognad-wide-page" if wide else "") + (
         " mognad-keep" if len(frame) <= KEEP_ROWS else "")
     return Table(f'<div class="{wrapper}">{html}</div>')
 

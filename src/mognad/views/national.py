@@ -327,3 +327,6 @@ def preload(study: Study | str | os.PathLike, *, round: int | None = None,
     if round is not None and int(round) in snap.rounds and peer in snap.organisations:
         national_round(snap, int(round), n_boot=n_boot, seed=seed, peer=peer)
     return snap
+
+
+__all__ = ["NationalRound", "national_round", "precompute", "preload", "study_for"]

@@ -1,11 +1,12 @@
 """Everything one organisation's report shows, computed in one call.
 
 :func:`organisation_profile` gathers the numbers of the per-organisation report (overall
-maturity, type with probability, categories against peers, the 2 x 2 map, the weakest
+maturity, type with probability, categories against similar organisations and against several
+peer groups side by side, the 30 statements against peers, the 2 x 2 map, the weakest
 categories, change since the previous round, units and roles under the organisation-round's
 publication plan (:func:`mognad.internal.compare_groups`, shared with the internal-comparison
-report), response rate, data-quality notes, provenance), so the report notebook only formats and
-plots.
+report), response rate, data-quality findings as codes, provenance), so the report notebook
+only formats and plots (:mod:`mognad.present.survey`).
 National figures come from :func:`mognad.views.national.national_round`, computed once per batch.
 """
 
@@ -19,9 +20,12 @@ import pandas as pd
 from mognad.errors import MognadError
 from mognad.internal import compare_groups
 from mognad.io.store import Study
-from mognad.present.text import check_lang, fmt_number, fmt_pct
 
 PEER_COLUMNS = ("org_type", "kommungrupp", "county_code", "size_class")
+#: ``peer_group="auto"``: similar organisations (:func:`mognad.benchmark.similar_organisations`).
+AUTO_PEER = "auto"
+#: The groupings shown side by side (``None``: all organisations of the round).
+SIDE_BY_SIDE = (None, "org_type", "kommungrupp")
 #: Columns of ``OrganisationProfile.change`` (those of :func:`mognad.longitudinal.change`).
 CHANGE_COLUMNS = ["org_id", "from_round", "to_round", "level", "name", "score_from", "score_to",
                   "change", "ci_low", "ci_high", "design", "n_from", "n_to", "n_paired"]
@@ -49,17 +53,21 @@ class OrganisationProfile:
     weakest: pd.DataFrame
     types: pd.DataFrame
     peer_mask: pd.Series
+    peer_groups: pd.DataFrame
+    items: pd.DataFrame
     history: pd.DataFrame
     change: pd.DataFrame
     previous_round: int | None
     units: pd.DataFrame
     roles: pd.DataFrame
     response_rate: float | None
-    notes: list[str] = field(default_factory=list)
+    quality: list[dict] = field(default_factory=list)
     provenance: dict = field(default_factory=dict)
     synthetic: bool = False
     n_hidden_units: int = 0
     n_hidden_roles: int = 0
+    n_boot: int = 1000
+    codebook: object = field(default=None, repr=False)
 
     def results(self) -> dict:
         """Key numbers, machine-readable (for ``<report>.results.json``)."""
@@ -84,6 +92,11 @@ class OrganisationProfile:
             "roles_shown": len(self.roles),
             "roles_suppressed": self.n_hidden_roles,
             "peer_group": self.peer_group,
+            "peer_groups": self.peer_groups.loc[
+                self.peer_groups["level"] == "total",
+                ["peer", "peer_group", "n_peers", "peer_mean", "difference", "diff_ci_low",
+                 "diff_ci_high", "percentile_rank"]].to_dict("records"),
+            "quality": self.quality,
             "k_min": self.k_min,
             "provenance": self.provenance,
         }
@@ -95,7 +108,7 @@ def _scalar(frame: pd.DataFrame, column: str):
 
 
 def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: str = "sv",
-                         peer_group: str = "org_type", k_min: int = 5, n_boot: int = 1000,
+                         peer_group: str = AUTO_PEER, k_min: int = 5, n_boot: int = 1000,
                          seed: int = 0) -> OrganisationProfile:
     """All numbers of one organisation's report for one round.
 
@@ -105,10 +118,16 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
     org_id : str
     round : int
     lang : {"sv", "en"}
+        Language of the codebook texts of the type (name, description, recommendations).
     peer_group : str
-        Organisations column defining peers: ``org_type`` (default), ``kommungrupp``,
-        ``county_code`` or ``size_class``. Peer groups with fewer than 5 organisations are
-        merged upward (see :func:`mognad.disclosure.merge_small_peer_groups`).
+        The main comparison: ``auto`` (default: similar organisations, the municipality group
+        for municipalities and the organisation type for others, see
+        :func:`mognad.benchmark.similar_organisations`), or an organisations column:
+        ``org_type``, ``kommungrupp``, ``county_code``, ``size_class``. Peer groups with fewer
+        than 5 organisations are merged upward (see
+        :func:`mognad.disclosure.merge_small_peer_groups`). Besides it, the profile compares
+        with all organisations, the organisation type and the municipality group side by side
+        (``peer_groups``).
     k_min : int
         Smallest group of respondents shown (default 5).
     n_boot, seed : int
@@ -124,21 +143,34 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
         When the organisation or the round is not in the study.
     """
     from mognad.agreement import response_rate
-    from mognad.benchmark import compare_to_peers, weakest_categories
+    from mognad.benchmark import (
+        compare_to_peer_groups,
+        compare_to_peers,
+        similar_organisations,
+        weakest_categories,
+    )
+    from mognad.codebook import LANGS
     from mognad.views.national import national_round, study_for
 
-    lang = check_lang(lang)
+    if lang not in LANGS:
+        raise MognadError(f"lang must be 'sv' or 'en'; got {lang!r}")
     study = study_for(study)  # a warm report worker's preloaded snapshot, or the folder opened
     org_id, round = str(org_id), int(round)
-    if peer_group not in PEER_COLUMNS:
-        raise MognadError(f"peer_group must be one of {', '.join(PEER_COLUMNS)}; got {peer_group!r}")
+    if peer_group not in (AUTO_PEER, *PEER_COLUMNS):
+        raise MognadError(f"peer_group must be one of {AUTO_PEER}, {', '.join(PEER_COLUMNS)}; "
+                          f"got {peer_group!r}")
     orgs = study.organisations
     hit = orgs[orgs["org_id"] == org_id]
     if hit.empty:
         raise MognadError(f"organisation {org_id!r} is not in the study's registry")
     org = {k: (None if pd.isna(v) else v) for k, v in hit.iloc[0].to_dict().items()}
+    # the national figures are cached under the grouping the batch precomputed them with (the
+    # ranks in them are not used here): org_type unless a grouping was asked for explicitly
+    national = national_round(study, round, n_boot=n_boot, seed=seed,
+                              peer="org_type" if peer_group == AUTO_PEER else peer_group)
+    if peer_group == AUTO_PEER:
+        peer_group = similar_organisations(orgs, org_id)
     cb = study.codebook
-    national = national_round(study, round, n_boot=n_boot, seed=seed, peer=peer_group)
     own_scores = national.scores[national.scores["org_id"] == org_id]
     if own_scores.empty:
         raise MognadError(f"organisation {org_id} ({org['name']}) has no answers in round {round}")
@@ -147,6 +179,11 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
                                   peer=peer_group)
     weakest = weakest_categories(national.scores, orgs, org_id=org_id, round=round,
                                  peer=peer_group)
+    side = tuple(dict.fromkeys(p for p in (*SIDE_BY_SIDE, peer_group)))
+    peer_groups = compare_to_peer_groups(national.scores, orgs, org_id=org_id, round=round,
+                                         peers=side)
+    items = compare_to_peers(national.scores, orgs, org_id=org_id, round=round,
+                             peer=peer_group, levels="item")
     total_row = own_scores[own_scores["level"] == "total"]
     total = {"score_pct": _scalar(total_row, "score_pct"), "ci_low": _scalar(total_row, "ci_low"),
              "ci_high": _scalar(total_row, "ci_high"),
@@ -204,8 +241,8 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
         if len(rr) and not pd.isna(rr["response_rate"].iloc[0]):
             rate = float(rr["response_rate"].iloc[0])
 
-    notes = _quality_notes(current, total["n_respondents"], rate, groups.n_hidden_units,
-                           k_min=k_min, lang=lang, codebook=cb)
+    quality = _quality_findings(current, total["n_respondents"], rate, groups.n_hidden_units,
+                                k_min=k_min)
     from mognad import __version__
 
     provenance = {
@@ -219,50 +256,33 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
     return OrganisationProfile(
         org=org, round=round, lang=lang, k_min=k_min, peer_group=peer_group, total=total,
         type=type_info, comparison=comparison, weakest=weakest, types=national.types,
-        peer_mask=peer_mask, history=history, change=change, previous_round=previous,
-        units=units, roles=roles, response_rate=rate, notes=notes, provenance=provenance,
-        synthetic=study.is_synthetic, n_hidden_units=groups.n_hidden_units,
-        n_hidden_roles=groups.n_hidden_roles,
+        peer_mask=peer_mask, peer_groups=peer_groups, items=items, history=history,
+        change=change, previous_round=previous, units=units, roles=roles, response_rate=rate,
+        quality=quality, provenance=provenance, synthetic=study.is_synthetic,
+        n_hidden_units=groups.n_hidden_units, n_hidden_roles=groups.n_hidden_roles,
+        n_boot=n_boot, codebook=cb,
     )
 
 
-def _quality_notes(current: pd.DataFrame, n: int, rate, hidden: int, *, k_min: int,
-                   lang: str, codebook) -> list[str]:
-    sv = lang == "sv"
-    notes = []
+def _quality_findings(current: pd.DataFrame, n: int, rate, hidden: int, *,
+                      k_min: int) -> list[dict]:
+    """Data-quality findings as codes with their numbers (texts: ``org.quality_<code>``)."""
+    found: list[dict] = []
     if n < 10:
-        notes.append(f"Endast {n} svarande: resultaten är osäkra." if sv else
-                     f"Only {n} respondents: the results are uncertain.")
-    dk = float(current["value"].isna().mean()) * 100 if len(current) else 0.0
-    notes.append(f"Andel svar ”vet ej” eller obesvarade: {fmt_pct(dk, 1, lang)}." if sv else
-                  f"Share of 'don't know' or unanswered: {fmt_pct(dk, 1, lang)}.")
-    per_item = current.assign(dk=current["value"].isna()).groupby("item_id")["dk"].mean() * 100
-    high = per_item[per_item > 20].index.tolist()
+        found.append({"code": "few", "n": int(n)})
+    share = float(current["value"].isna().mean()) if len(current) else 0.0
+    found.append({"code": "dont_know", "share": share})
+    per_item = current.assign(dk=current["value"].isna()).groupby("item_id")["dk"].mean()
+    high = per_item[per_item > 0.20].index.tolist()
     if high:
-        notes.append(("Påståenden med mer än 20 % ”vet ej”: " if sv else
-                      "Statements with more than 20% 'don't know': ") + ", ".join(high) + ".")
+        found.append({"code": "dont_know_items", "items": [str(i) for i in high]})
     if rate is None:
-        notes.append("Svarsfrekvens kan inte beräknas (antal inbjudna saknas)." if sv else
-                     "No response rate (number invited unknown).")
+        found.append({"code": "no_rate"})
     elif rate < 0.5:
-        notes.append((f"Låg svarsfrekvens ({fmt_pct(rate * 100, lang=lang)}): resultaten "
-                      "kanske inte speglar hela organisationen.") if sv else
-                     (f"Low response rate ({fmt_pct(rate * 100, lang=lang)}): results may not "
-                      "represent the whole organisation."))
+        found.append({"code": "low_rate", "rate": float(rate)})
     if hidden:
-        notes.append((f"{hidden} enhet(er) visas inte för att skydda enskilda svarande "
-                      f"(färre än {k_min} svarande, eller för att en dold enhet annars kunde "
-                      "räknas fram).") if sv else
-                     (f"{hidden} unit(s) are not shown to protect individual respondents (fewer "
-                      f"than {k_min}, or a hidden unit could otherwise be derived)."))
-    return notes
+        found.append({"code": "units_hidden", "n": int(hidden), "k": int(k_min)})
+    return found
 
 
-def type_sentence(profile: OrganisationProfile) -> str:
-    """``Typ B (sannolikhet 0,83)`` in the report's language."""
-    t = profile.type
-    if not t["code"]:
-        return "–"
-    word = "Typ" if profile.lang == "sv" else "Type"
-    prob = "sannolikhet" if profile.lang == "sv" else "probability"
-    return f"{word} {t['code']} ({prob} {fmt_number(t['probability'], 2, profile.lang)})"
+__all__ = ["OrganisationProfile", "organisation_profile"]
