@@ -382,6 +382,26 @@ def test_filtered_reads_equal_a_plain_read(small_study, small_study_path):
     assert len(small_study.responses_for(org_id="no such org")) == 0
 
 
+def test_long_file_with_some_items_reads_back_in_order(fresh_study, tmp_path, org_id):
+    """Respondents with different subsets of items, given in shuffled order, some don't know:
+    the read path fills its respondents x items grid only where rows exist."""
+    rows = [("b@x.se", "q03", "2"), ("a@x.se", "q30", "vet ej"), ("a@x.se", "q01", "6"),
+            ("b@x.se", "q01", "1"), ("c@x.se", "q17", "4"), ("a@x.se", "q02", "5")]
+    frame = pd.DataFrame(rows, columns=["respondent_id", "item_id", "value"])
+    frame.insert(0, "round", "2024")
+    frame.insert(0, "org_id", org_id)
+    frame.to_csv(tmp_path / "long.csv", index=False)
+    ingest(tmp_path / "long.csv", study=fresh_study)
+    with open_study(fresh_study) as st:
+        got = st.responses
+    want = _plain_read(fresh_study)
+    assert len(got) == 6 and int(got["value"].isna().sum()) == 1
+    pd.testing.assert_frame_equal(_as_strings(got), _as_strings(want))
+    # within each respondent the items come in codebook order
+    for _, one in got.groupby("respondent_id", observed=True):
+        assert list(one["item_id"].astype(str)) == sorted(one["item_id"].astype(str))
+
+
 def test_scores_from_categoricals_equal_scores_from_strings(small_study):
     """The point estimates, intervals and bootstrap draws do not depend on the dtypes."""
     resp = small_study.responses_for(round=2024)

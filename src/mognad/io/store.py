@@ -856,19 +856,23 @@ class Study:
             vals = list(val) if isinstance(val, list | tuple | set) else [val]
             if col == "org_id":
                 vals = [str(v) for v in vals]
+            if not vals:
+                where.append("FALSE")  # an empty selection selects nothing
+                continue
             where.append(f"{col} IN ({', '.join('?' for _ in vals)})")
             params.extend(vals)
         clause = ("WHERE " + " AND ".join(where)) if where else ""
-        # Respondents (one row each) and answers (three small integers each) are fetched
-        # separately and joined by position in numpy: no per-answer strings are ever built.
-        order = "ORDER BY org_id, round, respondent_id, rid"
+        # Respondents (one row each, in order) and their answers (three small integers each,
+        # unordered) are fetched separately and joined in numpy: no per-answer strings are
+        # built and the 30 M answers of a national study are never sorted.
         with self._cursor() as cur:
-            resp = _arrow(cur, "SELECT org_id, round, respondent_id, unit, role FROM "
-                                f"respondents {clause} {order}", params)
-            ans = _arrow(cur, f"WITH s AS (SELECT rid, row_number() OVER ({order}) - 1 AS pos "
-                              f"FROM respondents {clause}) SELECT s.pos, a.item_no, a.value "
-                              "FROM answers a JOIN s USING (rid) ORDER BY s.pos, a.item_no",
-                         params)
+            resp = _arrow(cur, "SELECT rid, org_id, round, respondent_id, dense_rank() OVER "
+                               "(ORDER BY respondent_id) - 1 AS respondent_rank, unit, role FROM "
+                               f"respondents {clause} ORDER BY org_id, round, respondent_id, rid",
+                          params)
+            ans = cur.execute("SELECT rid, item_no, coalesce(value, -1)::TINYINT AS value FROM "
+                              "answers" + (f" WHERE rid IN (SELECT rid FROM respondents {clause})"
+                                           if clause else ""), params).fetchnumpy()
             items = cur.execute("SELECT item_no, item_id FROM items").fetchall()
         return _long_frame(resp, ans, items)
 
@@ -955,47 +959,89 @@ def _io_reason(exc: BaseException) -> str:
     return _first_line(exc)
 
 
-def _categorical(arr: pa.ChunkedArray | pa.Array, codes: np.ndarray | None = None
-                 ) -> pd.Categorical:
-    """Strings as a categorical with sorted categories (optionally picked by ``codes``)."""
-    enc = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-    enc = enc.dictionary_encode()
-    dictionary = enc.dictionary.to_pandas().astype("str")
-    idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    order = np.argsort(dictionary.to_numpy(), kind="stable")
-    rank = np.empty(len(order) + 1, dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    rank[-1] = -1
-    idx = rank[idx]
-    if codes is not None:
-        idx = idx[codes]
-    cats = pd.Index(dictionary.to_numpy()[order], dtype="str")
-    small = np.int8 if len(cats) < 127 else np.int16 if len(cats) < 32767 else np.int32
-    return pd.Categorical.from_codes(idx.astype(small), categories=cats)
+def _smallest_int(n: int) -> type:
+    return np.int8 if n < 127 else np.int16 if n < 32767 else np.int32
 
 
-def _long_frame(resp: pa.Table, ans: pa.Table, items: list[tuple[int, str]]) -> pd.DataFrame:
-    """The long responses frame from respondents (in order) and their answers (``pos``)."""
-    pos = ans.column("pos").to_numpy().astype(np.int64)
-    item_no = ans.column("item_no").to_numpy().astype(np.int64)
-    value = ans.column("value")
+def _categorical(arr: pa.ChunkedArray, rank: np.ndarray | None = None) -> pd.Categorical:
+    """Strings as a categorical with sorted categories (codes of the smallest integer type).
+
+    ``rank``: the strings' dense ranks (0 for the smallest; from SQL), which spares sorting a
+    large dictionary here.
+    """
+    if rank is not None:
+        words = arr.to_numpy(zero_copy_only=False)
+        cats = np.empty(int(rank.max(initial=-1)) + 1, dtype=object)
+        cats[rank] = words
+        return pd.Categorical.from_codes(rank.astype(_smallest_int(len(cats))),
+                                         categories=pd.Index(cats, dtype="str"))
+    enc = arr.combine_chunks().dictionary_encode()
+    words = enc.dictionary.to_pandas().astype("str").to_numpy()
+    order = np.argsort(words, kind="stable")
+    to_sorted = np.empty(len(order) + 1, dtype=np.int64)
+    to_sorted[order] = np.arange(len(order))
+    to_sorted[-1] = -1  # null (index -1) stays missing
+    idx = to_sorted[enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)]
+    return pd.Categorical.from_codes(idx.astype(_smallest_int(len(order))),
+                                     categories=pd.Index(words[order], dtype="str"))
+
+
+def _long_frame(resp: pa.Table, ans: dict[str, np.ndarray], items: list[tuple[int, str]]
+                ) -> pd.DataFrame:
+    """The long responses frame: respondents (in their order) joined with their answers.
+
+    The answers arrive unsorted; they are put in (respondent, item) order without sorting: each
+    (respondent position, item number) pair is a cell of a dense respondents x items grid (a
+    respondent answers an item at most once), filled by one scatter and read back row by row.
+    The respondent columns are then repeated over each respondent's answers.
+    """
+    n_resp = resp.num_rows
     item_cats = sorted({iid for _, iid in items})
-    item_code = np.full(max((n for n, _ in items), default=-1) + 2, -1, dtype=np.int8)
+    width = max((n for n, _ in items), default=-1) + 1  # items per respondent in the grid
+    item_code = np.full(max(width, 1), -1, dtype=np.int8)
     for n, iid in items:
         item_code[n] = item_cats.index(iid)
-    valid = value.is_valid().to_numpy(zero_copy_only=False)
-    values = value.fill_null(0).to_numpy().astype(np.int64)
-    rounds = resp.column("round").to_numpy().astype(np.int64)
+    rid_r = resp.column("rid").to_numpy().astype(np.int64, copy=False)
+    rid_a = ans["rid"]
+    top = int(max(rid_r.max(initial=0), rid_a.max(initial=0))) + 1
+    pos_of_rid = np.full(top, -1, dtype=np.int64)
+    pos_of_rid[rid_r] = np.arange(n_resp)
+    cell = pos_of_rid[rid_a]
+    del pos_of_rid
+    value = ans["value"]
+    orphan = cell < 0  # answers without a selected respondent (none in a consistent store)
+    if orphan.any():
+        cell, value = cell[~orphan], value[~orphan]
+    cell *= width
+    cell += ans["item_no"][~orphan] if orphan.any() else ans["item_no"]
+    grid = np.full(n_resp * width, -2, dtype=np.int8)  # -2: no answer row, -1: missing value
+    grid[cell] = value
+    del cell, value, orphan
+    present = grid != -2
+    if present.all():  # every respondent has a row for every item (wide files)
+        values = grid
+        item_no = np.tile(np.arange(width, dtype=np.int16), n_resp)
+        counts = np.full(n_resp, width, dtype=np.int64)
+    else:
+        values = grid[present]
+        counts = present.reshape(n_resp, width).sum(axis=1)
+        item_no = (np.flatnonzero(present) % width).astype(np.int16)
+    del present
+
+    def per_answer(cat: pd.Categorical) -> pd.Categorical:
+        return pd.Categorical.from_codes(np.repeat(cat.codes, counts), categories=cat.categories)
+
+    rank = resp.column("respondent_rank").to_numpy().astype(np.int64, copy=False)
     out = pd.DataFrame({
-        "org_id": _categorical(resp.column("org_id"), pos),
-        "round": rounds[pos],
-        "respondent_id": _categorical(resp.column("respondent_id"), pos),
-        "unit": _categorical(resp.column("unit"), pos),
-        "role": _categorical(resp.column("role"), pos),
+        "org_id": per_answer(_categorical(resp.column("org_id"))),
+        "round": np.repeat(resp.column("round").to_numpy().astype(np.int64), counts),
+        "respondent_id": per_answer(_categorical(resp.column("respondent_id"), rank)),
+        "unit": per_answer(_categorical(resp.column("unit"))),
+        "role": per_answer(_categorical(resp.column("role"))),
         "item_id": pd.Categorical.from_codes(item_code[item_no],
                                              categories=pd.Index(item_cats, dtype="str")),
-        "value": pd.arrays.IntegerArray(values, ~valid),
-    })
+        "value": pd.arrays.IntegerArray(values.astype(np.int64), values < 0),
+    }, copy=False)
     return out
 
 
