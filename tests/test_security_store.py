@@ -322,3 +322,17 @@ def test_ingest_api_honours_key_file(fresh_study, tmp_path, org_id):
         ingest(tmp_path / "r.csv", study=open_study(fresh_study, key_file=tmp_path / "none.key"))
     ingest(tmp_path / "r.csv", study=open_study(fresh_study))
     assert counts(fresh_study)["respondents"] == 3
+
+
+def test_training_files_use_the_same_key_checks(copy_of_small_study, small_data, tmp_path):
+    """Course participants are pseudonymised with the study's key too (governance's training
+    files): a wrong key is refused there as well, the right one (default place) works."""
+    other = tmp_path / "other.key"
+    init_study(tmp_path / "other", key=other)
+    training = small_data / "cases" / "training.csv"
+    before = counts(copy_of_small_study)
+    with pytest.raises(PseudonymKeyError, match="does not belong to the study"):
+        ingest(training, study=open_study(copy_of_small_study, key_file=other))
+    assert counts(copy_of_small_study) == before
+    results = ingest(training, study=open_study(copy_of_small_study))
+    assert [r.status for r in results] == ["added"]

@@ -262,8 +262,11 @@ def _check_outside(key_path: Path, study: Path) -> None:
 
 
 def _new_study_id(path: Path) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", path.resolve().name.casefold()).strip("-")[:32] or "study"
-    return f"{slug}-{secrets.token_hex(6)}"
+    """The folder's last two names (so ``data/demo/study`` gives ``demo-study-…``), then random
+    characters: readable in a key folder, unique across studies."""
+    parts = path.resolve().parts[-2:]
+    slug = re.sub(r"[^a-z0-9]+", "-", "-".join(parts).casefold()).strip("-")[-40:].strip("-")
+    return f"{slug or 'study'}-{secrets.token_hex(6)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -663,6 +666,24 @@ class Study:
         ``busy_timeout``), then raises :class:`StoreBusyError`. Reads through this study inside
         the block see the transaction. A read-only store or folder, or a full disk, raises
         :class:`~mognad.errors.StudyError`.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> study = open_study(init_study(root / "s", key=root / "s.key"))
+        >>> with study.write() as con:
+        ...     _ = con.execute("INSERT INTO meta VALUES ('note', 'pilot')")
+        ...     study.meta["note"]  # reads inside the block see the transaction
+        'pilot'
+        >>> try:
+        ...     with study.write() as con:
+        ...         _ = con.execute("UPDATE meta SET value = 'changed' WHERE key = 'note'")
+        ...         raise ValueError("something went wrong")
+        ... except ValueError:
+        ...     pass
+        >>> study.meta["note"]  # rolled back
+        'pilot'
         """
         if self._write_con is not None:
             raise RuntimeError("Study.write() blocks do not nest")
@@ -719,6 +740,15 @@ class Study:
         Returns a dict with ``path``, ``source``, ``present``, ``matches`` (``None`` when it
         cannot be checked), ``key_in_study_folder`` (an old layout to migrate) and ``problem``
         (``None`` when ingest could use the key).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> s = init_study(root / "s", key=root / "s.key")
+        >>> status = open_study(s, key_file=root / "elsewhere.key").key_status()
+        >>> status["source"], status["present"], "is not at" in status["problem"]
+        ('--key', False, True)
         """
         legacy = self.path / LEGACY_KEY_NAME
         path, source = self.key_location()
