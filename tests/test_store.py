@@ -461,3 +461,15 @@ def test_forked_child_reads_the_study(small_study):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert small_study.counts() == expected
+
+
+@pytest.mark.parametrize("damage", ["junk", "truncated"])
+def test_damaged_store_file_is_a_clear_error(copy_of_small_study, damage):
+    db = copy_of_small_study / DB_NAME
+    if damage == "junk":
+        db.write_bytes(os.urandom(5000))
+    else:
+        with open(db, "r+b") as fh:
+            fh.truncate(20_000)
+    proc = run("info", "--study", copy_of_small_study)
+    assert_clean_error(proc, str(db))
