@@ -1076,7 +1076,8 @@ def _long_frame(resp: pa.Table, ans: dict[str, np.ndarray], items: list[tuple[in
 
 
 def open_study(path: str | Path, *, key_file: str | Path | None = None,
-               busy_timeout: float | None = None) -> Study:
+               busy_timeout: float | None = None,
+               release_after: float | None = READER_IDLE_SECONDS) -> Study:
     """Open a study folder for analysis.
 
     Parameters
@@ -1089,6 +1090,9 @@ def open_study(path: str | Path, *, key_file: str | Path | None = None,
     busy_timeout : float or None
         Seconds to wait while another process uses the store (default
         ``$MOGNAD_BUSY_TIMEOUT`` or 30).
+    release_after : float or None
+        Seconds without a read after which the kept read connection is closed, letting writers
+        in (default :data:`READER_IDLE_SECONDS`); ``None`` keeps it until :meth:`Study.close`.
 
     Returns
     -------
@@ -1096,7 +1100,7 @@ def open_study(path: str | Path, *, key_file: str | Path | None = None,
     """
     return Study(_require_study(Path(path)),
                  key_file=Path(key_file).expanduser() if key_file is not None else None,
-                 busy_timeout=busy_timeout)
+                 busy_timeout=busy_timeout, release_after=release_after)
 
 
 def read_key(study: str | Path | Study, *, key_file: str | Path | None = None) -> bytes:
