@@ -136,13 +136,15 @@ def key_dir() -> Path:
 
     Examples
     --------
-    >>> import os
-    >>> os.environ[KEY_DIR_ENV] = "/tmp/keys"
-    >>> str(key_dir())
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {KEY_DIR_ENV: "/tmp/keys"}):
+    ...     str(key_dir())
     '/tmp/keys'
-    >>> _ = os.environ.pop(KEY_DIR_ENV)
-    >>> key_dir().parts[-3:]
-    ('.config', 'mognad', 'keys')
+    >>> with mock.patch.dict(os.environ, {"HOME": "/home/anna"}):
+    ...     for name in (KEY_DIR_ENV, "XDG_CONFIG_HOME"):
+    ...         _ = os.environ.pop(name, None)
+    ...     str(key_dir())
+    '/home/anna/.config/mognad/keys'
     """
     env = os.environ.get(KEY_DIR_ENV)
     if env:
