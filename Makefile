@@ -24,6 +24,7 @@ setup: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "warning: chromium not installed: PDF reports unavailable"
+	command -v pdftotext >/dev/null || (apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null) || echo "warning: poppler-utils not installed: the PDF tests are skipped"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
@@ -45,6 +46,8 @@ scores: study
 	mkdir -p reports/demo
 	$(MOGNAD) score --study $(DEMO_STUDY) --out reports/demo/scores.csv
 
+# Every step longer than a few seconds shows a progress bar: the batches one over their reports,
+# the single reports one over their notebook's cells.
 demo: scores
 	$(MOGNAD) batch organisation_report --study $(DEMO_STUDY) --round $(DEMO_ROUND) --all --jobs $(JOBS) --out reports/$(DEMO_ROUND)
 	$(MOGNAD) report national_status --study $(DEMO_STUDY) --round $(DEMO_ROUND) --out reports/national

@@ -305,7 +305,7 @@ def memory_benchmark(args) -> None:
     draws = bootstrap_scores(responses, n_boot=args.n_boot, seed=args.seed)
     steps["bootstrap_scores (prepare + point + draws)"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    scores = score(draws, ci=0.95)
+    scores = score(draws, ci=0.95, method="bootstrap")
     steps["score (percentile intervals, all levels)"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     types = classify(draws)

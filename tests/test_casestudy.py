@@ -48,19 +48,21 @@ def truth(small_data):
 
 
 # --------------------------------------------------------------------------- transformation
-def test_event_effect_recovers_reorganisation(study, truth):
+def test_difference_in_differences_recovers_reorganisation(study, truth):
     reorg = truth["reorganisation"]
     event = cs.find_event(study, "reorganisation")
     assert event["org_id"] == reorg["org_id"]
     assert event["date"] == pd.Timestamp(reorg["date"])
-    eff = cs.event_effect(study, event["org_id"], event_date=event["date"]).set_index("name")
+    eff = cs.difference_in_differences(study, event["org_id"],
+                                       event_date=event["date"]).set_index("name")
+    assert (eff["design"] == "difference_in_differences").all()
     assert (eff["n_before"] == 2).all() and (eff["n_after"] == 4).all()  # 2019-20 vs 2021-24
     for category, by_round in reorg["realised_pp_by_round"].items():
         planted = float(np.mean(list(by_round.values())))
         row = eff.loc[category]
         assert row["ci_low"] <= planted <= row["ci_high"], (
             f"{category}: planted +{planted:.1f} pp (realised, mean over 2021-2024), "
-            f"estimated {row['estimate']:+.1f} [{row['ci_low']:.1f}, {row['ci_high']:.1f}]")
+            f"estimated {row['change']:+.1f} [{row['ci_low']:.1f}, {row['ci_high']:.1f}]")
     # no planted effect on effektivitet: its interval covers 0
     row = eff.loc["effektivitet"]
     assert row["ci_low"] <= 0 <= row["ci_high"], row.to_dict()
@@ -76,12 +78,20 @@ def test_round_effects_are_composition_free():
     assert effects.to_numpy() == pytest.approx([0.0, 3.0, 6.0])
 
 
-def test_category_trajectory(study, truth):
+def test_category_trajectory(study, truth, small_data):
     org = truth["reorganisation"]["org_id"]
     tr = cs.category_trajectory(study, org, event_date=truth["reorganisation"]["date"],
                                 n_boot=200)
     assert set(tr["round"]) == set(range(2019, 2025))
-    assert (tr["ci_low"] <= tr["score_pct"]).all() and (tr["score_pct"] <= tr["ci_high"]).all()
+    # the intervals against the generator's true organisation-round category scores: 36
+    # intervals at 95 %, about 34 expected to cover; fewer than 31 would be 1 % improbable
+    true = pd.read_csv(small_data / "truth_org_rounds.csv", dtype={"org_id": str})
+    true = true[true["org_id"] == org].melt(id_vars="round", value_vars=list(
+        study.codebook.categories["category"]), var_name="name", value_name="truth")
+    est = tr.merge(true, on=["round", "name"], validate="one_to_one")
+    assert len(est) == 36
+    covered = ((est["ci_low"] <= est["truth"]) & (est["truth"] <= est["ci_high"])).sum()
+    assert covered >= 31, est
     assert tr.loc[tr["round"] == 2021, "relative_round"].eq(1).all()
     assert (tr["n_comparison"] >= 1).all()  # other regions without events
 
@@ -146,7 +156,7 @@ def test_training_effect_recovers_planted(study, truth):
         assert row["n_pairs"] == t["n_with_post"]
         assert row["ci_low"] <= value <= row["ci_high"], (
             f"{name}: planted expected change {value:+.2f} pp, estimated "
-            f"{row['change_pp']:+.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]")
+            f"{row['change']:+.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]")
     # capability (+0.50 latent) clearly larger than legacy (+0.15)
     assert eff.loc["formaga", "d_z_ci_low"] > eff.loc["arv", "d_z"]
 
@@ -200,21 +210,36 @@ def test_small_department_never_shown(study, truth):
     company = truth["company"]
     small = company["small_department"]
     for r in (2022, 2023, 2024):
-        res = cs.internal_comparison(study, company["org_id"], round=r)
-        units = res["units"]
-        assert small not in set(units["unit"]), f"round {r}: {small} is shown"
-        assert (units["n_respondents"] >= 5).all()
-        n_org = int(res["organisation"]["n_respondents"].iloc[0])
-        # the hidden units together hold at least k respondents and there are at least two
-        if res["n_hidden"]:
-            assert res["n_hidden"] >= 2
-            assert n_org - units["n_respondents"].sum() >= 5
-        assert small not in json.dumps(res["units"].to_dict("records"), ensure_ascii=False)
-        assert set(res["totals"]["unit"]) == set(units["unit"])
+        for depth in (None, 1):
+            res = cs.internal_comparison(study, company["org_id"], round=r, depth=depth)
+            units = res["units"]
+            assert small not in set(units["unit"]), f"round {r}: {small} is shown"
+            assert (units["n_respondents"] >= 5).all()
+            n_org = int(res["organisation"]["n_respondents"].iloc[0])
+            # what the top-level units leave over holds no respondent or at least k
+            rest = n_org - units.loc[units["depth"] == 1, "n_respondents"].sum()
+            assert rest == 0 or rest >= 5
+            assert small not in json.dumps(res["units"].to_dict("records"), ensure_ascii=False)
+            assert "totals" not in res  # nothing respondent-level leaves the analysis
     latest = cs.internal_comparison(study, company["org_id"])
     assert latest["round"] == company["latest_round"]
     with pytest.raises(MognadError, match="not shown"):
         cs.unit_contrast(latest, small, "Scenteknik")
+    with pytest.raises(MognadError, match="share respondents"):
+        cs.unit_contrast(latest, "Konstnärlig verksamhet", "Konstnärlig verksamhet/Kör")
+
+
+def test_depth_views_are_subsets_of_one_plan(study, truth):
+    """depth=1 shows exactly the top-level rows of the full view, with the same figures."""
+    org = truth["company"]["org_id"]
+    full = cs.internal_comparison(study, org)["units"]
+    top = cs.internal_comparison(study, org, depth=1)["units"]
+    cols = ["unit", "n_respondents", "score_pct", "ci_low", "ci_high", "sd", "rwg_j"]
+    pd.testing.assert_frame_equal(top[cols], full.loc[full["depth"] == 1, cols]
+                                  .reset_index(drop=True))
+    rounds = cs.internal_rounds(study, org)
+    assert set(rounds["round"]) == {2022, 2023, 2024}
+    assert truth["company"]["small_department"] not in set(rounds["unit"])
 
 
 def test_departmental_spread_recovered(study, truth):

@@ -21,6 +21,7 @@ from mognad.disclosure import (
     merge_small_peer_groups,
     peer_chain,
     peer_members,
+    publication_plan,
     suppress,
 )
 from mognad.errors import MognadError
@@ -428,3 +429,79 @@ def test_every_org_gets_a_group_of_at_least_min_orgs():
             members = peer_members(merged, label, column="kommungrupp")
             assert members.sum() >= min_orgs
             assert (grp["n_peer_orgs"] == members.sum()).all()
+
+
+# ------------------------------------------------------------------------------ publication plan
+def _plan_people(spec):
+    """{(unit, role): n} -> one row per respondent."""
+    rows = [(u, r) for (u, r), n in spec.items() for _ in range(n)]
+    return pd.DataFrame(rows, columns=["unit", "role"])
+
+
+def test_plan_hides_the_smallest_sibling_and_keeps_the_parent():
+    # Kultur/Museum has 2 respondents (primary); Kultur minus its shown sub-units would be those 2,
+    # so the smallest shown sibling with respondents (Arkiv, 6 < Bibliotek, 9) is hidden too and
+    # Kultur keeps 2 + 6 = 8 respondents outside its shown sub-units. Worked by hand.
+    people = _plan_people({("Kultur/Museum", "a"): 2, ("Kultur/Arkiv", "a"): 6,
+                           ("Kultur/Bibliotek", "a"): 9, ("Skola", "a"): 7})
+    plan = publication_plan(people, role=None)
+    assert plan.shown_units == ["Kultur", "Kultur/Bibliotek", "Skola"]
+    assert plan.units["n_respondents"].tolist() == [17, 9, 7]
+    assert plan.units["depth"].tolist() == [1, 2, 1]
+    assert plan.units["parent"].tolist()[1] == "Kultur"
+    log = plan.log.set_index("group")
+    assert log.at["Kultur/Museum", "reason"] == "primary: n=2 < k=5"
+    assert log.at["Kultur/Arkiv", "reason"].startswith("complementary: protects respondents of "
+                                                      "Kultur")
+    assert (plan.n_units, plan.n_hidden_units) == (5, 2)
+    assert plan.unit_counts(depth=1) == (2, 0)
+
+
+def test_plan_hides_the_parent_when_no_sibling_can_protect_it():
+    # Kultur has 3 respondents of its own and one sub-unit of 6 whose block is its own 6:
+    # hiding the sub-unit protects Kultur's 3 (block 9); the top level is kept.
+    people = _plan_people({("Kultur", "a"): 3, ("Kultur/Bibliotek", "a"): 6, ("Skola", "a"): 9})
+    assert publication_plan(people, role=None).shown_units == ["Kultur", "Skola"]
+    # with only the 3 and nothing below Kultur to merge with, Kultur (3) is primary and the
+    # organisation's remainder (3) needs Skola hidden too; the total alone is left
+    people = _plan_people({("Kultur", "a"): 3, ("Skola", "a"): 9})
+    plan = publication_plan(people, role=None)
+    assert plan.shown_units == [] and plan.total_shown
+
+
+def test_plan_role_concentrated_in_one_unit():
+    # ledning: all 5 in Ledningsstab (7): Ledningsstab - ledning = 2 respondents. The role goes;
+    # the units stay. r2/r3 are spread over both units.
+    people = _plan_people({("Stab", "ledning"): 5, ("Stab", "r2"): 2,
+                           ("Drift", "r2"): 6, ("Drift", "r3"): 6, ("Stab", "r3"): 0})
+    plan = publication_plan(people)
+    assert plan.shown_units == ["Drift", "Stab"]
+    assert "ledning" not in plan.shown_roles
+    log = plan.log.set_index("group")
+    assert log.at["ledning", "reason"].startswith("complementary: units and roles together")
+
+
+def test_for_statistic_hides_cells_within_shown_groups():
+    # A, B, C have 6, 7, 8 respondents; in one category only 3 of A have a score. For that
+    # category A is hidden (3 < 5) and B (7, the smallest other) with it, since the total of
+    # the category minus B and C would give A's 3. By hand.
+    people = _plan_people({("A", "r"): 6, ("B", "r"): 7, ("C", "r"): 8})
+    plan = publication_plan(people, role=None)
+    assert plan.shown_units == ["A", "B", "C"]
+    mask = np.ones(len(people), dtype=bool)
+    mask[3:6] = False  # three of A's six without a score in the category
+    cell = plan.for_statistic(mask)
+    assert cell.shown_units == ["C"] and cell.total_shown and cell.n_respondents == 18
+    assert plan.for_statistic(np.ones(len(people), dtype=bool)) is plan
+    with pytest.raises(MognadError, match="one value per respondent"):
+        plan.for_statistic([True, False])
+
+
+def test_plan_bad_input():
+    with pytest.raises(MognadError, match="k must be"):
+        publication_plan(_plan_people({("A", "r"): 6}), k=0)
+    with pytest.raises(MognadError, match="needs a DataFrame"):
+        publication_plan([("A", "r")])
+    # no unit column, no role column: only the total
+    plan = publication_plan(pd.DataFrame({"x": range(6)}))
+    assert plan.total_shown and plan.units.empty and plan.roles.empty

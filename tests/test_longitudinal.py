@@ -12,10 +12,11 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from mognad import longitudinal as lg
 from mognad.errors import MognadError
-from mognad.scoring import score, to_long
+from mognad.scoring import to_long
 from mognad.synth import synthesize
 
 DATA = Path(__file__).parent / "data"
@@ -113,12 +114,24 @@ def test_respondent_scores_follow_the_codebook_rules():
     assert len(rs.loc["r2"]) == 1 + 2 + 6
 
 
-def test_respondent_scores_average_to_the_group_category_score(small_study):
+def test_respondent_scores_match_a_pandas_computation(small_study):
+    # by hand with pandas: a respondent's category score is the mean of the answered items of
+    # the category (equal item weights in the default codebook) when >= 3 of 5 are answered
     resp = small_study.responses_for(round=2024, org_id="R12")
-    rs = lg.respondent_scores(resp, levels="category")
-    means = rs.groupby("name")["score_pct"].mean()
-    ref = score(resp, method="none", levels="category").set_index("name")["score_pct"]
-    assert means.reindex(ref.index).to_numpy() == pytest.approx(ref.to_numpy(), abs=1e-9)
+    rs = lg.respondent_scores(resp, levels="category").set_index(["respondent_id", "name"])
+    items = small_study.codebook.items[["item_id", "category"]]
+    r = resp.merge(items, on="item_id").dropna(subset=["value"])
+    per = r.groupby(["respondent_id", "category"])["value"].agg(["mean", "size"])
+    per = per[per["size"] >= 3]
+    hand = ((per["mean"] - 1) / 5 * 100).rename_axis(["respondent_id", "name"])
+    assert len(rs) == len(hand) > 50
+    assert rs["score_pct"].reindex(hand.index).to_numpy() == pytest.approx(hand.to_numpy(),
+                                                                           abs=1e-9)
+    # the item level is the answer rescaled
+    items_rs = lg.respondent_scores(resp, levels="item")
+    answered = resp.dropna(subset=["value"])
+    assert len(items_rs) == len(answered)
+    assert sorted(items_rs["score_pct"].unique()) == [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
 
 
 # ------------------------------------------------------------------------------ change
@@ -144,11 +157,15 @@ def test_change_independent_t_and_bootstrap_agree_roughly():
     assert t["design"] == "independent" and t["n_paired"] == 0
     assert t["change"] == pytest.approx(20.0)
     assert t["ci_low"] == pytest.approx(20 - 2.446912 * 11.547005, abs=1e-3)
-    boot = lg.change(long, org_id="0114", from_round=2023, to_round=2024, n_boot=2000).iloc[0]
+    boot = lg.change(long, org_id="0114", from_round=2023, to_round=2024, n_boot=2000,
+                     method="bootstrap").iloc[0]
     assert boot["change"] == pytest.approx(20.0)
     assert boot["ci_low"] < 20 < boot["ci_high"]
     assert (boot["ci_high"] - boot["ci_low"]) == pytest.approx(t["ci_high"] - t["ci_low"], rel=0.5)
-    again = lg.change(long, org_id="0114", from_round=2023, to_round=2024, n_boot=2000).iloc[0]
+    again = lg.change(long, org_id="0114", from_round=2023, to_round=2024, n_boot=2000,
+                      method="bootstrap").iloc[0]
+    default = lg.change(long, org_id="0114", from_round=2023, to_round=2024).iloc[0]
+    assert default["ci_low"] == t["ci_low"]  # the t-interval is the default
     assert again["ci_low"] == boot["ci_low"]  # same seed, same numbers
 
 
@@ -169,9 +186,24 @@ def test_largest_movers_are_disclosure_safe(small_study):
     movers = lg.largest_movers(small_study, to_round=2024, min_n=10, k=3, n_boot=200)
     assert len(movers) > 0
     assert (movers[["n_from", "n_to"]] >= 10).all().all()
-    assert (movers["ci_low"] <= movers["change"]).all()
-    assert (movers["change"] <= movers["ci_high"]).all()
     assert movers.loc[movers["direction"] == "up", "change"].gt(0).all()
+    # a category's interval by hand: Welch's t on the respondents' category scores (pandas and
+    # scipy, not mognad): mean of the answered items per respondent, >= 3 of 5 answered
+    cat = lg.largest_movers(small_study, to_round=2024, min_n=10, k=1, level="category",
+                            name="innovation").iloc[0]
+    items = small_study.codebook.items
+    inno = items.loc[items["category"] == "innovation", "item_id"]
+    resp = small_study.responses_for(org_id=cat["org_id"], round=[2023, 2024])
+    resp = resp[resp["item_id"].isin(inno)].dropna(subset=["value"])
+    per = resp.groupby(["round", "respondent_id"])["value"].agg(["mean", "size"])
+    per = per[per["size"] >= 3]
+    pct = {r: ((per.loc[r, "mean"] - 1) / 5 * 100).to_numpy() for r in (2023, 2024)}
+    va, vb = (pct[r].var(ddof=1) / pct[r].size for r in (2023, 2024))
+    df = (va + vb) ** 2 / (va**2 / (pct[2023].size - 1) + vb**2 / (pct[2024].size - 1))
+    diff = pct[2024].mean() - pct[2023].mean()
+    half = stats.t.ppf(0.975, df) * np.sqrt(va + vb)
+    assert cat["change"] == pytest.approx(diff, abs=1e-9)
+    assert (cat["ci_low"], cat["ci_high"]) == pytest.approx((diff - half, diff + half), abs=1e-9)
 
 
 # ------------------------------------------------------------------------------ recovery (national)
@@ -242,10 +274,11 @@ def test_programme_effect_recovers_the_planted_att(national):
     assert not eff["flag"], "parallel pre-trends were planted"
 
 
-def test_event_change_recovers_the_reorganisation(national):
+def test_pre_post_change_recovers_the_reorganisation(national):
     reorg = national.truth["reorganisation"]
     org = reorg["org_id"]
-    ev = lg.event_change(national.study, org_id=org).set_index("name")
+    ev = lg.pre_post_change(national.study, org_id=org).set_index("name")
+    assert (ev["design"] == "pre_post").all()
     n = national.org_rounds.set_index(["org_id", "round"])["n_respondents"]
     for cat in ("effektivitet", "innovation", "balansering", "infrastruktur", "information",
                 "forvaltning"):
@@ -298,6 +331,57 @@ def test_programme_effect_needs_rounds_before_the_start():
         lg.programme_effect(data, participants=["0000", "0001"], start_round=2017)
 
 
+def _r_did_reference() -> dict[str, float]:
+    """tests/data/r_reference_did.out (sandwich::vcovCL, see r_reference_did.R)."""
+    text = (Path(__file__).parent / "data" / "r_reference_did.out").read_text()
+    return {k: float(v) for k, v in (p.split("=") for p in text.split())}
+
+
+def test_programme_effect_clustered_se_nested_convention_matches_r():
+    ref = _r_did_reference()
+    panel = pd.read_csv(Path(__file__).parent / "data" / "did_panel.csv", dtype={"org_id": str})
+    participants = [f"{o:04d}" for o in range(20)]
+    nested = lg.programme_effect(panel, participants=participants, start_round=2022).iloc[0]
+    full = lg.programme_effect(panel, participants=participants, start_round=2022,
+                               ssc="full").iloc[0]
+    assert nested["estimate"] == pytest.approx(ref["estimate"], abs=1e-8)
+    assert nested["se"] == pytest.approx(ref["se_nested"], abs=1e-8)
+    assert full["se"] == pytest.approx(ref["se_full_sandwich_HC1"], abs=1e-8)
+    assert (nested["ssc"], full["ssc"], nested["design"]) == ("nested", "full",
+                                                             "difference_in_differences")
+    # the interval is estimate +/- t(G - 1) * se, G = 40 organisations
+    half = 2.0226909200 * ref["se_nested"]  # qt(0.975, 39)
+    assert (nested["ci_low"], nested["ci_high"]) == pytest.approx(
+        (ref["estimate"] - half, ref["estimate"] + half), abs=1e-6)
+
+
+def test_programme_effect_saturated_pretrend_gives_nan_and_a_note():
+    # 2 participants (A, B) and 2 comparison organisations; before the start only 5
+    # organisation-rounds for the 6 parameters of the pre-period slope model
+    cells = {"A": (2020, 2021, 2022), "B": (2021, 2022), "C": (2020, 2022), "D": (2021, 2022)}
+    rows = [{"org_id": o, "round": r, "score_pct": 40.0 + 2 * (r - 2020) + k + (3 if o in "AB"
+             and r >= 2022 else 0)} for k, (o, rs) in enumerate(cells.items()) for r in rs]
+    rows[0]["score_pct"] += 0.7  # some residual noise in the main model
+    out = lg.programme_effect(pd.DataFrame(rows), participants=["A", "B"], start_round=2022)
+    row = out.iloc[0]
+    assert np.isfinite(row["estimate"])
+    assert np.isnan(row["pretrend_slope_low"]) and np.isnan(row["pretrend_slope_high"])
+    assert "not estimable" in row["note"]
+
+
+def test_programme_effect_flags_and_can_exclude_comparison_events(small_study):
+    events = small_study.events
+    own = set(events.loc[~events["kind"].isin(["programme_start", "programme_end"]), "org_id"])
+    flagged = lg.programme_effect(small_study).iloc[0]
+    listed = set(flagged["comparison_with_events"].split())
+    assert listed and listed <= own
+    assert flagged["n_comparison_with_events"] == len(listed)
+    assert "events of their own" in flagged["note"]
+    clean = lg.programme_effect(small_study, exclude_events=True).iloc[0]
+    assert clean["n_comparison"] == flagged["n_comparison"] - len(listed)
+    assert clean["n_comparison_with_events"] == 0 and clean["comparison_with_events"] == ""
+
+
 # ------------------------------------------------------------------------------ small study
 def test_national_trend_panels_on_the_small_study(small_study):
     trend = lg.national_trend(small_study, panel="both", warn=False)
@@ -310,10 +394,10 @@ def test_national_trend_panels_on_the_small_study(small_study):
         lg.national_trend(small_study, panel="panel")
 
 
-def test_event_change_without_event(small_study):
+def test_pre_post_change_without_event(small_study):
     with pytest.raises(MognadError, match="no reorganisation event for B001"):
-        lg.event_change(small_study, org_id="B001")
-    empty = lg.event_change(small_study, org_id="B001", require=False)
+        lg.pre_post_change(small_study, org_id="B001")
+    empty = lg.pre_post_change(small_study, org_id="B001", require=False)
     assert empty.empty and "net_change" in empty.columns
 
 

@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 
 from mognad.errors import MognadError
+from mognad.internal import compare_groups
+from mognad.longitudinal import change
 from mognad.scoring import to_long
 from mognad.views.national import national_round
 from mognad.views.organisation import (
-    change_between_rounds,
-    internal_comparison,
+    CHANGE_COLUMNS,
     organisation_profile,
     type_sentence,
 )
@@ -51,15 +52,37 @@ def test_profile_totals_match_hand_computation(small_study, company_profile, tru
 def test_small_department_never_shown(company_profile, truth):
     small = truth["company"]["small_department"]
     units = company_profile.units
-    row = units[units["unit"] == small].iloc[0]
-    assert bool(row["suppressed"])
-    assert pd.isna(row["score_pct"]) and pd.isna(row["n_respondents"])
-    # cannot be derived: with only one unit hidden, total n minus the shown n would give it away
-    assert units["suppressed"].sum() >= 2
-    shown_n = units.loc[~units["suppressed"], "n_respondents"].sum()
-    assert company_profile.total["n_respondents"] - shown_n != truth["company"]["small_department_n"]
+    # hidden units are not in the table at all, not even their names
+    assert small not in set(units["unit"])
+    assert (units["n_respondents"] >= 5).all()
+    # with only one unit hidden, total n minus the shown top-level n would give it away
+    assert company_profile.n_hidden_units >= 2
+    top = units[units["depth"] == 1]
+    hidden_n = company_profile.total["n_respondents"] - top["n_respondents"].sum()
+    assert hidden_n == 0 or hidden_n >= 5
     # the machine-readable results carry counts of shown/hidden units, never a hidden unit's name
-    assert small not in json.dumps(company_profile.results(), ensure_ascii=False)
+    res = company_profile.results()
+    assert small not in json.dumps(res, ensure_ascii=False)
+    assert (res["units_shown"], res["units_suppressed"]) == (len(units),
+                                                             company_profile.n_hidden_units)
+
+
+def test_units_are_the_internal_comparison_reports_units(small_study, company_profile, truth):
+    """Issue 12: one implementation, so both reports print the same figures and intervals for the
+    same unit (before, the organisation report used bootstrap and the internal-comparison report
+    t intervals, on differently defined units)."""
+    from mognad import casestudy as cs
+
+    c = truth["company"]
+    ic = cs.internal_comparison(small_study, c["org_id"], round=c["latest_round"], n_boot=N_BOOT)
+    cols = ["unit", "depth", "n_respondents", "score_pct", "ci_low", "ci_high"]
+    pd.testing.assert_frame_equal(company_profile.units[cols].reset_index(drop=True),
+                                  ic["units"][cols].reset_index(drop=True), check_dtype=False)
+    # a unit node is everyone in its subtree: the planted department counts add up
+    counts = c["department_counts_latest_round"]
+    art = {u: n for u, n in counts.items() if u.startswith("Konstnärlig verksamhet/")}
+    row = company_profile.units.set_index("unit").loc["Konstnärlig verksamhet"]
+    assert row["n_respondents"] == sum(art.values())
 
 
 def test_results_are_json_and_complete(company_profile):
@@ -80,38 +103,65 @@ def test_type_sentence_swedish_decimal_comma(company_profile):
     assert re.fullmatch(r"Typ [ABCD] \(sannolikhet [01],\d\d\)", type_sentence(company_profile))
 
 
-def test_change_between_rounds_hand_example():
+def test_change_hand_example():
     # Round 2023: every answer 3 (4 respondents) -> (3-1)/5*100 = 40 %; round 2024: every answer 4
-    # -> 60 %. Change +20 pp; with no spread every bootstrap draw gives exactly +20.
+    # -> 60 %. Change +20 pp; with no spread the interval has zero width.
     wide = pd.DataFrame({"org_id": "1", "round": [2023] * 4 + [2024] * 4,
                          "respondent_id": list("abcdefgh"),
                          **{f"q{i:02d}": [3] * 4 + [4] * 4 for i in range(1, 31)}})
-    ch = change_between_rounds(to_long(wide), from_round=2023, to_round=2024, n_boot=100)
+    ch = change(to_long(wide), org_id="1", from_round=2023, to_round=2024,
+                level=["total", "dimension", "category"])
+    assert ch.columns.tolist() == CHANGE_COLUMNS
     total = ch[ch.level == "total"].iloc[0]
-    assert (total.from_pct, total.to_pct, total.change_pp) == pytest.approx((40, 60, 20))
+    assert (total.score_from, total.score_to, total.change) == pytest.approx((40, 60, 20))
     assert (total.ci_low, total.ci_high) == pytest.approx((20, 20))
+    assert (total.design, total.n_from, total.n_to, total.n_paired) == ("independent", 4, 4, 0)
 
 
-def test_change_interval_covers_planted_zero(small_study, truth):
-    """Two rounds drawn from the same org model: the change interval is centred near the truth
-    difference of the planted department totals (here: the company's own truth per round)."""
+def test_profile_change_matches_hand_computation_and_covers_planted_change(
+        small_study, small_data, company_profile, truth):
+    """The profile's change since the previous round: point values recomputed with plain pandas,
+    and the interval against the generator's true organisation-round totals."""
     c = truth["company"]
-    resp = small_study.responses_for(org_id=c["org_id"])
-    ch = change_between_rounds(resp, codebook=small_study.codebook, from_round=2023,
-                               to_round=2024, n_boot=N_BOOT)
-    assert (ch["ci_low"] <= ch["change_pp"]).all() and (ch["change_pp"] <= ch["ci_high"]).all()
+    assert company_profile.previous_round == 2023
+    ch = company_profile.change.set_index("name")
+    assert ch.columns.tolist() == [col for col in CHANGE_COLUMNS if col != "name"]
+    items = small_study.codebook.items[["item_id", "category", "dimension"]]
+
+    def hand_total(round_):
+        resp = small_study.responses_for(org_id=c["org_id"], round=round_)
+        r = resp.merge(items, on="item_id").dropna(subset=["value"])
+        per = r.groupby(["respondent_id", "category", "dimension"])["value"].agg(["mean", "size"])
+        per = per[per["size"] >= small_study.codebook.min_items_per_category]
+        cat = per.groupby(["category", "dimension"])["mean"].mean()
+        return (cat.groupby("dimension").mean().mean() - 1) / 5 * 100
+
+    row = ch.loc["total"]
+    if row["design"] == "independent":
+        assert row["score_from"] == pytest.approx(hand_total(2023), abs=1e-9)
+        assert row["score_to"] == pytest.approx(hand_total(2024), abs=1e-9)
+    true = pd.read_csv(small_data / "truth_org_rounds.csv", dtype={"org_id": str})
+    true = true[true["org_id"] == c["org_id"]].set_index("round")
+    planted = true.loc[2024, "total"] - true.loc[2023, "total"]
+    assert row["ci_low"] <= planted <= row["ci_high"], (planted, row.to_dict())
+    assert row["ci_low"] < row["change"] < row["ci_high"]
 
 
-def test_internal_comparison_roles_and_k(small_study, truth):
+def test_roles_and_k(small_study, truth):
     c = truth["company"]
     resp = small_study.responses_for(org_id=c["org_id"], round=c["latest_round"])
+    counts = resp.drop_duplicates("respondent_id")["role"].value_counts()
     for k in (5, 8):
-        roles = internal_comparison(resp, codebook=small_study.codebook, group="role", k_min=k,
-                                    n_boot=50)
-        shown = roles[~roles["suppressed"]]
-        assert (shown["n_respondents"] >= k).all()
-        counts = resp.drop_duplicates("respondent_id")["role"].value_counts()
-        assert set(roles.loc[roles["suppressed"], "role"]) >= set(counts[counts < k].index)
+        res = compare_groups(resp, codebook=small_study.codebook, k_min=k, n_boot=50,
+                             dispersion=False)
+        roles = res.roles()
+        assert (roles["n_respondents"] >= k).all()
+        # every shown role's n is its true count; roles smaller than k are never shown
+        assert roles.set_index("role")["n_respondents"].to_dict() == {
+            r: counts[r] for r in roles["role"]}
+        assert not set(roles["role"]) & set(counts[counts < k].index)
+        assert res.n_roles == len(counts)
+        assert res.n_hidden_roles == len(counts) - len(roles)
 
 
 def test_unknown_org_and_round(small_study):
@@ -129,4 +179,35 @@ def test_national_cache_is_reused(copy_of_small_study):
     third = national_round(copy_of_small_study, 2024, n_boot=50, seed=2)
     assert (first.from_cache, second.from_cache, third.from_cache) == (False, True, False)
     pd.testing.assert_frame_equal(first.scores, second.scores, check_dtype=False)
-    assert not np.allclose(first.scores["ci_low"].fillna(0), third.scores["ci_low"].fillna(0))
+    # another seed: other bootstrap type probabilities (the t-intervals do not use the seed)
+    assert not np.allclose(first.types["type_probability"].fillna(0),
+                           third.types["type_probability"].fillna(0))
+    pd.testing.assert_series_equal(first.scores["ci_low"], third.scores["ci_low"])
+
+
+def test_compare_groups_bad_input(small_study, truth):
+    c = truth["company"]
+    resp = small_study.responses_for(org_id=c["org_id"])
+    with pytest.raises(MognadError, match="one organisation-round at a time"):
+        compare_groups(resp, codebook=small_study.codebook, n_boot=20)
+    latest = resp[resp["round"] == c["latest_round"]]
+    with pytest.raises(MognadError, match="depth must be"):
+        compare_groups(latest, codebook=small_study.codebook, depth=0, n_boot=20)
+    clash = latest.copy()
+    first = clash["respondent_id"].iloc[0]
+    clash.loc[clash.index[clash["respondent_id"] == first][0], "unit"] = "Någon annan"
+    with pytest.raises(MognadError, match="different unit values") as err:
+        compare_groups(clash, codebook=small_study.codebook, n_boot=20)
+    assert first not in str(err.value)  # no respondent id in the message
+    with pytest.raises(MognadError, match="missing column"):
+        compare_groups(latest.drop(columns="value"), codebook=small_study.codebook)
+
+
+def test_compare_groups_small_organisation_shows_nothing():
+    # 4 respondents < k=5: not even the organisation row (nor any unit or role) is published
+    wide = pd.DataFrame({"org_id": "1", "round": 2024, "respondent_id": list("abcd"),
+                         "unit": ["A", "A", "B", "B"], "role": "chef",
+                         **{f"q{i:02d}": [3, 4, 5, 6] for i in range(1, 31)}})
+    res = compare_groups(to_long(wide), n_boot=20)
+    assert res.table.empty
+    assert (res.n_units, res.n_hidden_units, res.n_roles, res.n_hidden_roles) == (2, 2, 1, 1)

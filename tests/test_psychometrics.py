@@ -28,6 +28,7 @@ from mognad.psychometrics import (
     cfa,
     cfa_model_spec,
     cronbach_alpha,
+    hierarchical_omega,
     kmo,
     mcdonald_omega,
     reliability_table,
@@ -360,6 +361,61 @@ def test_cfa_errors(hs):
         cfa(hs)  # the codebook's items are not in these data
 
 
+# ------------------------------------------------------------------------------ hierarchical omega
+def _r_omega_reference() -> dict[str, dict[str, float]]:
+    """The lines of tests/data/r_reference_omega.out (psych::omega, see r_reference_omega.R)."""
+    out = {}
+    for line in (DATA / "r_reference_omega.out").read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and "/" in parts[0] and parts[1].startswith("nfactors="):
+            out[parts[0]] = {k: float(v) for k, v in (p.split("=") for p in parts[1:])}
+    return out
+
+
+@pytest.mark.parametrize("missing", ["pairwise", "listwise"])
+@pytest.mark.parametrize(("scale", "first", "last"), [("formaga", 1, 15), ("arv", 16, 30),
+                                                       ("total", 1, 30)])
+def test_hierarchical_omega_matches_psych(dimios, scale, first, last, missing):
+    ref = _r_omega_reference()[f"{scale}/{missing}"]
+    items = [f"q{i:02d}" for i in range(first, last + 1)]
+    res = hierarchical_omega(dimios, items=items, nfactors=int(ref["nfactors"]), missing=missing)
+    assert res.converged
+    assert res.omega_h == pytest.approx(ref["omega_h"], abs=1e-3)
+    assert res.omega_total == pytest.approx(ref["omega_total"], abs=1e-3)
+    assert res.omega_limit == pytest.approx(ref["omega_lim"], abs=1e-3)
+    assert res.ecv == pytest.approx(ref["ecv"], abs=1e-3)
+    # the Schmid-Leiman general loadings, item by item
+    g_line = next(line for line in (DATA / "r_reference_omega.out").read_text().splitlines()
+                  if line.startswith(f"{scale}/{missing} g_loadings="))
+    g_ref = [float(v) for v in g_line.split("=", 1)[1].split()]
+    np.testing.assert_allclose(res.loadings["g"], g_ref, atol=2e-3)
+
+
+def test_hierarchical_omega_planted_population_value():
+    # population correlation matrix of a bifactor model (general loading 0.6, group 0.5 on three
+    # blocks of three items): omega_h = (9 * 0.6)^2 / sum(R), omega_t = (sum(R) - sum(u2)) / sum(R)
+    # with u2 = 1 - 0.36 - 0.25 = 0.39; the correlations are given as a 9 x 9 "data set" would
+    # give them, so build data whose sample correlation equals R exactly
+    lam_g = np.full(9, 0.6)
+    lam_s = np.kron(np.eye(3), np.full((3, 1), 0.5))
+    R = np.outer(lam_g, lam_g) + lam_s @ lam_s.T
+    np.fill_diagonal(R, 1.0)
+    z = np.random.default_rng(0).normal(size=(500, 9))
+    z = (z - z.mean(0)) @ np.linalg.inv(np.linalg.cholesky(np.cov(z.T)).T)  # sample cov = I
+    x = z @ np.linalg.cholesky(R).T
+    res = hierarchical_omega(pd.DataFrame(x, columns=[f"i{k}" for k in range(9)]))
+    total = R.sum()
+    assert res.omega_h == pytest.approx(5.4**2 / total, abs=1e-4)
+    assert res.omega_total == pytest.approx((total - 9 * 0.39) / total, abs=1e-4)
+
+
+def test_hierarchical_omega_bad_arguments(dimios):
+    with pytest.raises(MognadError, match="nfactors"):
+        hierarchical_omega(dimios, items=[f"q{i:02d}" for i in range(1, 16)], nfactors=2)
+    with pytest.raises(MognadError, match="at least 6 items"):
+        hierarchical_omega(dimios, items=["q01", "q02", "q03", "q04"], nfactors=3)
+
+
 # ------------------------------------------------------------------------------ table and pivot
 # For each scale: it <- the scale's items; d <- na.omit(dm[, it]); psych::alpha(d) and the lavaan
 # one-factor omega; printed as: nrow(d), raw_alpha, feldt lower, feldt upper, omega
@@ -379,7 +435,7 @@ def test_reliability_table_matches_r(dimios):
     table = reliability_table(dimios)
     assert table.columns.tolist() == [
         "level", "group", "label", "k", "n", "alpha", "alpha_ci_low", "alpha_ci_high", "omega",
-        "note",
+        "omega_h", "omega_total_sl", "note",
     ]  # fmt: skip
     assert table["level"].tolist() == ["category"] * 6 + ["dimension"] * 2
     assert table["group"].tolist() == list(R_TABLE)
@@ -392,6 +448,13 @@ def test_reliability_table_matches_r(dimios):
         assert (row.alpha_ci_low, row.alpha_ci_high) == pytest.approx((low, high), abs=1e-6)
         assert row.omega == pytest.approx(omega, abs=1e-3)
         assert row.note == ""
+    # hierarchical omega of each dimension (listwise): r_reference_omega.out, "/listwise" lines
+    dims = table.set_index("group")
+    assert dims.loc["formaga", "omega_h"] == pytest.approx(0.8047698845, abs=1e-3)
+    assert dims.loc["formaga", "omega_total_sl"] == pytest.approx(0.9497129779, abs=1e-3)
+    assert dims.loc["arv", "omega_h"] == pytest.approx(0.8036405600, abs=1e-3)
+    assert dims.loc["arv", "omega_total_sl"] == pytest.approx(0.9498529454, abs=1e-3)
+    assert table.loc[table.level == "category", ["omega_h", "omega_total_sl"]].isna().all(axis=None)
 
 
 def _to_long(wide: pd.DataFrame) -> pd.DataFrame:
@@ -481,3 +544,23 @@ def test_responses_wide_errors():
         responses_wide(pd.DataFrame(base).drop(columns="respondent_id"))
     with pytest.raises(MognadError, match="must be numeric"):
         responses_wide(pd.DataFrame({**base, "item_id": ["q01", "q02"], "value": ["6", "x"]}))
+
+
+def test_cli_reliability_reports_hierarchical_omega(small_study_path):
+    from typer.testing import CliRunner
+
+    from mognad.cli import app
+
+    res = CliRunner().invoke(app, ["reliability", "--study", str(small_study_path), "--round",
+                                   "2024", "--no-cfa"])
+    assert res.exit_code == 0, res.output
+    header = next(line for line in res.output.splitlines() if line.lstrip().startswith("level"))
+    assert "omega_h" in header and "omega_total_sl" in header
+    rows = [line.split() for line in res.output.splitlines() if line.lstrip().startswith(
+        ("dimension", "total"))]
+    assert len(rows) == 3
+    # omega_h <= omega_total_sl <= 1 on every dimension/total row (shares of variance); the
+    # labels hold spaces, so read the two last columns (the note is empty here)
+    assert header.split()[-3:] == ["omega_h", "omega_total_sl", "note"]
+    for row in rows:
+        assert 0 < float(row[-2]) <= float(row[-1]) <= 1

@@ -126,6 +126,20 @@ def test_pdf_is_a_pdf(fast_report):
     assert pages >= 1
 
 
+def _coalesced(outputs):
+    """Outputs with consecutive stream pieces of one stream joined: a kernel under load may
+    deliver print's text and its newline as two messages (ipykernel flushes on a timer)."""
+    out = []
+    for output in outputs or []:
+        if (out and output.get("output_type") == "stream"
+                and out[-1].get("output_type") == "stream"
+                and out[-1].get("name") == output.get("name")):
+            out[-1] = {**out[-1], "text": out[-1]["text"] + output["text"]}
+        else:
+            out.append(dict(output))
+    return out
+
+
 def test_fast_engine_matches_papermill(fast_report, papermill_report):
     import nbformat
 
@@ -142,7 +156,7 @@ def test_fast_engine_matches_papermill(fast_report, papermill_report):
     assert len(fast_nb.cells) == len(pm_nb.cells)
     for fast_cell, pm_cell in zip(fast_nb.cells, pm_nb.cells, strict=True):
         assert fast_cell.get("execution_count") == pm_cell.get("execution_count")
-        assert fast_cell.get("outputs") == pm_cell.get("outputs")
+        assert _coalesced(fast_cell.get("outputs")) == _coalesced(pm_cell.get("outputs"))
         if fast_cell.cell_type == "code":
             assert set(fast_cell.metadata.execution) == set(pm_cell.metadata.execution)
     assert fast_nb.metadata.language_info == pm_nb.metadata.language_info
@@ -268,3 +282,206 @@ def test_bad_arguments(tmp_path, kwargs, message):
     notebook = args.pop("notebook")
     with pytest.raises(MognadError, match=message):
         render_report(notebook, parameters=PARAMS, out_dir=tmp_path, **args)
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile data: a report never reads, embeds or runs anything that a string in the data names
+# --------------------------------------------------------------------------------------------
+
+HOSTILE = NOTEBOOKS / "hostile_names.ipynb"
+SECRET_TEXT = "pseudonym-key 5f1c0ffee0ddba11 anna.andersson@example.se"
+
+
+@pytest.fixture(scope="module")
+def secret_file(tmp_path_factory):
+    # stands for the pseudonym key or a raw answers file with e-mail addresses
+    path = tmp_path_factory.mktemp("secret") / "pseudonym.key"
+    path.write_text(SECRET_TEXT, encoding="utf-8")
+    return path
+
+
+def _hostile_names(secret: Path) -> list[str]:
+    return [
+        f'<img src="{secret}">',
+        f"<img src='file://{secret}'>",
+        "<img src=x onerror=alert(1)>",
+        "<script>document.title='PWNED'</script>",
+        "<svg onload=alert(2)><circle r=5></circle></svg>",
+        "[klicka](javascript:alert(3))",
+        "![](file:///etc/passwd)",
+        f"![nyckel]({secret})",
+        f'<iframe src="file://{secret}"></iframe>',
+        f'<object data="file://{secret}"></object><embed src="file://{secret}">',
+        f'<link rel="stylesheet" href="file://{secret}">',
+        f'<div style="background:url(file://{secret})">bg</div>',
+        "<svg><style><img src=x onerror=alert(4)></style></svg>",
+        '<meta http-equiv="refresh" content="0;url=file:///etc/passwd">',
+        '<base href="file:///"><a href="  java\tscript:alert(5)">länk</a>',
+        "<style>@import url(file:///etc/passwd);</style>",
+        "<math><mtext><table><mglyph><style><img src=x onerror=alert(6)>",
+    ]
+
+
+def _assert_inert(html: str, secret: Path) -> None:
+    """Nothing in *html* can load a file or URL or run code."""
+    import base64
+
+    from bs4 import BeautifulSoup
+
+    raw = secret.read_bytes()
+    assert SECRET_TEXT not in html
+    assert base64.b64encode(raw).decode() not in html
+    assert "root:x:0:0" not in html and base64.b64encode(b"root:x:0").decode()[:8] not in html
+    soup = BeautifulSoup(html, "html.parser")
+    for name in ("script", "iframe", "object", "embed", "link", "base", "frame", "form"):
+        assert soup.find(name) is None, name
+    for meta in soup.find_all("meta"):
+        assert "http-equiv" not in meta.attrs
+    for tag in soup.find_all(True):
+        for attr, value in tag.attrs.items():
+            text = " ".join(value) if isinstance(value, list) else str(value)
+            assert not attr.lower().startswith("on"), (tag.name, attr)
+            squeezed = re.sub(r"[\x00-\x20]+", "", text).lower()
+            assert "javascript:" not in squeezed, (tag.name, attr, text)
+            if attr in ("src", "href", "data", "xlink:href"):
+                assert not squeezed.startswith("file:") and not squeezed.startswith("/"), text
+        if tag.name == "img":
+            assert tag["src"].startswith("data:image/png;base64,"), tag
+    for style in soup.find_all("style"):
+        css = (style.string or "").lower()
+        assert not re.search(r"""url\(\s*['"]?\s*(?!data:)""", css), css[:200]
+        assert "@import" not in css
+    for tag in soup.find_all(style=True):
+        assert "url(" not in tag["style"]
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory, secret_file):
+    out = tmp_path_factory.mktemp("hostile")
+    formats = ("html", "pdf") if HAS_CHROMIUM else ("html",)
+    render_report(HOSTILE, parameters={"names": _hostile_names(secret_file)}, out_dir=out,
+                  stem="hostile", formats=formats)
+    return out
+
+
+def test_hostile_names_cannot_embed_load_or_run_anything(hostile_report, secret_file):
+    html = (hostile_report / "hostile.html").read_text(encoding="utf-8")
+    _assert_inert(html, secret_file)
+    # the notebook's own figure is still embedded, and the escaped names read as written
+    assert 'src="data:image/png;base64,' in html
+    text = report_text(html)
+    assert "Escaped: <img src=x onerror=alert(1)>" in text
+    assert "Escaped: <script>document.title='PWNED'</script>" in text
+    assert "<title>hostile</title>" in html
+
+
+def test_exporter_embeds_no_local_file(secret_file):
+    # The nbconvert option that read files named by <img> in Markdown (embed_images) is off.
+    from nbformat.v4 import new_notebook, new_output
+
+    from mognad.report.render import get_exporter
+
+    assert get_exporter().embed_images is False
+    nb = new_notebook()
+    cell = nbformat_code_cell_with_output(new_output(
+        "display_data", data={"text/markdown": f'<img src="{secret_file}"> ![x]({secret_file})',
+                              "text/plain": "x"}))
+    nb.cells = [cell]
+    _assert_inert(export_html(nb), secret_file)
+
+
+def nbformat_code_cell_with_output(output):
+    from nbformat.v4 import new_code_cell
+
+    cell = new_code_cell("display(...)")
+    cell.outputs = [output]
+    return cell
+
+
+@needs_chromium
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) missing")
+def test_pdf_shows_escaped_names_literally(hostile_report):
+    text = subprocess.run(["pdftotext", "-layout", str(hostile_report / "hostile.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    flat = " ".join(text.split())
+    assert "Escaped: <img src=x onerror=alert(1)>" in flat
+    assert "Escaped: <script>document.title='PWNED'</script>" in flat
+    assert SECRET_TEXT not in flat
+
+
+@needs_chromium
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) missing")
+def test_pdf_browser_runs_no_script_and_loads_nothing(tmp_path, secret_file):
+    # The browser itself, given a page that was NOT sanitised: a script that would rewrite the
+    # text, a style sheet, a frame and an image from local files, and a remote image.
+    from mognad.report.render import html_to_pdf
+
+    css = tmp_path / "evil.css"
+    css.write_text('body::after { content: "CSS LOADED"; }', encoding="utf-8")
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<link rel='stylesheet' href='{css.as_uri()}'></head><body>"
+        "<p id='t'>Organisation &lt;script&gt; Alfa</p>"
+        "<script>document.getElementById('t').textContent = 'SCRIPT RAN';"
+        "document.body.insertAdjacentHTML('beforeend', '<p>SCRIPT ADDED</p>');</script>"
+        f"<iframe src='{secret_file.as_uri()}'></iframe>"
+        "<img src='http://127.0.0.1:9/x.png' alt=''>"
+        f"<object data='{secret_file.as_uri()}'></object>"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    pdf = html_to_pdf(page, tmp_path / "page.pdf")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "Organisation <script> Alfa" in text
+    assert "SCRIPT RAN" not in text and "SCRIPT ADDED" not in text
+    assert "CSS LOADED" not in text
+    assert SECRET_TEXT not in text
+
+
+@needs_chromium
+def test_one_browser_prints_many_pdfs_and_restarts_after_a_crash(tmp_path):
+    import signal as _signal
+
+    from mognad.report import _chromium
+    from mognad.report.render import find_chromium, html_to_pdf
+
+    page = tmp_path / "p.html"
+    page.write_text("<html><body><p>Hej</p></body></html>", encoding="utf-8")
+    html_to_pdf(page, tmp_path / "a.pdf")
+    first = _chromium._BROWSER
+    html_to_pdf(page, tmp_path / "b.pdf")
+    assert _chromium._BROWSER is first and first.alive()  # the same browser printed both
+    os.killpg(first.pid, _signal.SIGKILL)  # the browser dies between two reports
+    html_to_pdf(page, tmp_path / "c.pdf")
+    assert _chromium._BROWSER is not first and _chromium._BROWSER.alive()
+    assert all((tmp_path / f"{n}.pdf").read_bytes().startswith(b"%PDF") for n in "abc")
+    browser = _chromium._BROWSER
+    _chromium.close_browser()
+    assert not browser.alive()
+    # nothing of the browser is left running
+    left = subprocess.run(["pgrep", "-f", browser.tmp], capture_output=True, text=True,
+                          check=False).stdout.split()
+    assert left == []
+    assert find_chromium()
+
+
+def test_fast_engine_matches_papermill_on_the_organisation_report(small_study_path, tmp_path):
+    # The real report on the small study: preloaded study data and national figures in the warm
+    # worker (fast) give exactly the text of a fresh kernel reading the store (papermill).
+    from mognad.report.batch import run_batch
+
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "organisation_report.ipynb"
+    params = {"study": str(small_study_path), "round": 2024, "lang": "sv", "n_boot": 100}
+    orgs = ["9142", "B001"]  # a municipality with history, the company with small units
+    texts = {}
+    for engine in ("fast", "papermill"):
+        jobs = [{"stem": o, "parameters": {**params, "org_id": o}} for o in orgs]
+        manifest = run_batch(notebook, jobs=jobs, out_dir=tmp_path / engine, jobs_n=2,
+                             formats=("html",), progress=False, engine=engine)
+        assert list(manifest["status"]) == ["ok", "ok"], manifest["error"].tolist()
+        texts[engine] = [report_text((tmp_path / engine / f"{o}.html").read_text("utf-8"))
+                         for o in orgs]
+    assert texts["fast"] == texts["papermill"]
+    assert all("SYNTETISKA DATA" in t for t in texts["fast"])

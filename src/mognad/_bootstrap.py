@@ -3,8 +3,9 @@
 The long responses frame is turned once into integer codes and dense numpy arrays:
 
 * ``X`` - respondents x items, the answers on the codebook scale (float32, NaN = missing or
-  don't know), respondents sorted by (group, respondent id) so that each group is a contiguous
-  block of rows;
+  don't know), respondents sorted by group and, within a group, by their answers
+  (:func:`content_order`), so that each group is a contiguous block of rows whose order does not
+  depend on respondent ids;
 * ``S`` - respondents x categories, each respondent's category score in percent (float64, NaN when
   the respondent answered fewer than ``min_items_per_category`` items of the category).
 
@@ -15,8 +16,12 @@ item/category values and their validity masks (one float32 BLAS GEMM per group).
 statistic is a ratio of two such sums, so the whole bootstrap is one GEMM per group. The
 post-processing (ratios, dimension and total composites) is vectorised over chunks of groups.
 
-Each group gets its own random stream, seeded by ``(seed, hash of the group's key)``: the draws of
-an organisation do not depend on which other organisations are in the data, nor on row order.
+Each group gets its own random stream, seeded by ``(seed, hash of the group's key)``, and its
+respondents are taken in the order of their answers: the draws of an organisation depend only on
+the seed, the group's key and the answers of its respondents, not on which other organisations
+are in the data, on row order, on ingest order or on the (keyed, per-study) pseudonyms. Two
+studies built from the same files therefore give byte-identical scores. This is the resampling
+scheme :data:`RESAMPLING` names in provenance records.
 """
 
 from __future__ import annotations
@@ -33,6 +38,11 @@ from mognad.codebook import Codebook
 from mognad.errors import MognadError
 
 LEVELS = ("total", "dimension", "category", "item")
+#: The resampling scheme, for provenance records (``mognad score`` writes it with n_boot and seed).
+RESAMPLING = (
+    "Poisson(1) cluster bootstrap of respondents within each group; stream PCG64 seeded by "
+    "(seed, blake2b-64 of the group key); respondents ordered by their answers"
+)
 _CHUNK_CELLS = 20_000_000  # respondents x resamples per chunk of groups
 _CHUNK_GROUPS = 1024
 
@@ -334,6 +344,7 @@ def prepare(
     X[flat] = vals
     X = X.reshape(n_resp, n_items)
     del flat, vals, gid
+    X = X[content_order(X, rgroup, cb)]  # resampling order independent of respondent ids
 
     S, S_answers = respondent_categories(X, cb, lay)
     return Prepared(
@@ -347,6 +358,39 @@ def prepare(
         S_answers=S_answers,
         seed_words=_group_seed_words(groups),
     )
+
+
+def content_order(X: np.ndarray, rgroup: np.ndarray, cb: Codebook) -> np.ndarray:
+    """Row order that sorts respondents by group, then by their answers (codebook item order).
+
+    The bootstrap hands the ``k``-th Poisson count of a group's stream to the ``k``-th respondent
+    of its block, so the block order decides which respondent gets which count. Ordering by the
+    answers themselves (missing before the lowest answer) makes that assignment a function of
+    the *multiset* of the group's answer vectors: it does not depend on respondent ids (which
+    are keyed pseudonyms, different in every study), on row order, or on the order in which
+    files were ingested. Respondents with identical answers are interchangeable (their rows of
+    every resampled sum are equal), so the order among them does not matter.
+
+    The answers are packed into integers, one base-``levels + 1`` digit per item (exact float64
+    dot products with the digit weights, at most 2**53), and sorted with one ``np.lexsort``.
+
+    Examples
+    --------
+    >>> from mognad.codebook import load_codebook
+    >>> X = np.array([[3, 1], [np.nan, 6], [2, 2], [1, 1]], dtype=np.float32)
+    >>> content_order(X, np.array([0, 0, 1, 1]), load_codebook()).tolist()
+    [1, 0, 3, 2]
+    """
+    base = int(round(cb.scale_max - cb.scale_min)) + 2  # answers + missing
+    per_word = max(1, int(52 // np.log2(base)))
+    digits = np.nan_to_num(X - np.float32(cb.scale_min - 1), nan=0.0)
+    keys = []
+    for j0 in range(0, X.shape[1], per_word):
+        block = digits[:, j0 : j0 + per_word].astype(np.float64)
+        weights = float(base) ** np.arange(block.shape[1] - 1, -1, -1, dtype=np.float64)
+        keys.append((block @ weights).astype(np.int64))
+    # np.lexsort sorts by the last key first: group, then the words in item order
+    return np.lexsort((*reversed(keys), rgroup))
 
 
 def respondent_categories(X: np.ndarray, cb: Codebook, lay: Layout):

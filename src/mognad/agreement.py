@@ -103,60 +103,6 @@ def _level_names(frame: pd.DataFrame, level: str) -> pd.Series:
     return frame[level]
 
 
-def _respondent_scores(responses: pd.DataFrame, cb: Codebook, keys: tuple[str, ...],
-                       levels: tuple[str, ...]) -> pd.DataFrame:
-    """One respondent's score (percent of optimal) per category, dimension and total.
-
-    The rules of :mod:`mognad.scoring`, applied to one respondent: a category is the weighted mean
-    of the answered items (item weights renormalised over the answered ones), missing when fewer
-    than ``codebook.min_items_per_category`` items were answered; a dimension is the weighted mean
-    of its category scores, missing if any is missing; the total likewise from the dimensions.
-    The rescaling is linear, so ICCs do not depend on it.
-    """
-    frame = _clean_values(responses, cb, "icc1_icc2")
-    keys = tuple(dict.fromkeys((*keys, "respondent_id")))
-    dup = frame.duplicated(subset=[*keys, "item_id"])
-    if dup.any():
-        row = frame.loc[dup].iloc[0]
-        raise MognadError(
-            f"icc1_icc2: respondent {row['respondent_id']} answered item {row['item_id']} "
-            "more than once"
-        )
-    answered = frame[frame["value"].notna()].copy()
-    answered["wx"] = answered["item_weight"] * answered["value"]
-    cat = (
-        answered.groupby([*keys, "category", "dimension"], dropna=False, observed=True)
-        .agg(wx=("wx", "sum"), w=("item_weight", "sum"), n_items=("value", "size"))
-        .reset_index()
-    )
-    cat["score_pct"] = cb.rescale(cat["wx"] / cat["w"])
-    cat = cat[cat["n_items"] >= cb.min_items_per_category]
-    cat = cat.merge(cb.categories[["category", "weight"]], on="category")
-    out = [cat.assign(level="category", name=cat["category"])]
-
-    n_cats = cb.categories.groupby("dimension").size()
-    dims = cat.assign(wx=cat["weight"] * cat["score_pct"])
-    dims = (
-        dims.groupby([*keys, "dimension"], dropna=False, observed=True)
-        .agg(wx=("wx", "sum"), w=("weight", "sum"), n=("wx", "size"))
-        .reset_index()
-    )
-    dims = dims[dims["n"] == dims["dimension"].map(n_cats)]
-    dims["score_pct"] = dims["wx"] / dims["w"]
-    dims = dims.merge(cb.dimensions[["dimension", "weight"]], on="dimension")
-    out.append(dims.assign(level="dimension", name=dims["dimension"]))
-
-    tot = dims.assign(wx=dims["weight"] * dims["score_pct"])
-    tot = tot.groupby(list(keys), dropna=False, observed=True).agg(
-        wx=("wx", "sum"), w=("weight", "sum"), n=("wx", "size")
-    ).reset_index()
-    tot = tot[tot["n"] == len(cb.dimensions)]
-    tot["score_pct"] = tot["wx"] / tot["w"]
-    out.append(tot.assign(level="total", name="total"))
-    scores = pd.concat([o[[*keys, "level", "name", "score_pct"]] for o in out], ignore_index=True)
-    return scores[scores["level"].isin(levels)].reset_index(drop=True)
-
-
 # ---------------------------------------------------------------------------------------- response
 def response_rate(
     responses: pd.DataFrame,
@@ -459,7 +405,7 @@ def icc1_icc2(
 
     Notes
     -----
-    Respondent scores follow :mod:`mognad.scoring` for one respondent: a category is the weighted
+    Respondent scores come from :func:`mognad.scoring.respondent_scores`: a category is the weighted
     mean of the answered items (weights renormalised over the answered ones), missing with fewer
     than ``codebook.min_items_per_category`` answers; a dimension is the weighted mean of its
     category scores and missing if any is missing; the total likewise from the dimensions; all in
@@ -486,7 +432,11 @@ def icc1_icc2(
         scores = responses[[*keys, "respondent_id", "level", "name", "score_pct"]]
         scores = scores[scores["level"].isin(levels)]
     else:
-        scores = _respondent_scores(responses, load_codebook(codebook), keys, levels)
+        from mognad.scoring import respondent_scores
+
+        scores = respondent_scores(responses, codebook=load_codebook(codebook),
+                                   by=tuple(k for k in keys if k != "respondent_id"),
+                                   levels=list(levels))
     scores = scores[scores["score_pct"].notna() & scores[group].notna()]
     dup = scores.duplicated(subset=[*keys, "respondent_id", "level", "name"])
     if dup.any():

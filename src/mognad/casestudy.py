@@ -6,17 +6,18 @@ and pacing live in :mod:`mognad.governance`, which also defines the input format
 
 - **Transformation** (a reorganisation such as an IT split): :func:`category_trajectory` (the
   organisation's DiMiOS categories per round against comparison organisations),
-  :func:`event_effect` (difference in differences against the comparison organisations' round
-  effects), :func:`budget_trend` (resources over time), :func:`initiative_shares`
+  :func:`difference_in_differences` (against the comparison organisations' round effects),
+  :func:`budget_trend` (resources over time), :func:`initiative_shares`
   (decentralisation: initiatives owned by business units; coordination: initiatives aligned with
   a strategic priority; Wilson intervals).
 - **Training evaluation**: :func:`training_effects` (paired pre/post per item, category,
   dimension and total; mean change with a t interval, Cohen's d_z with a noncentral-t interval,
   Wilcoxon signed-rank test; by function under disclosure control) and
   :func:`course_challenges` (the course's challenges as tagged qualitative outcomes).
-- **Internal comparison**: :func:`internal_comparison` (units of one organisation with mean,
-  SD, IQR and rwg(j), strictly under disclosure control) and :func:`unit_agreement` (ICC over
-  the units shown).
+- **Internal comparison**: :func:`internal_comparison` (units of one organisation at any depth
+  with mean, SD, IQR and rwg(j), under the organisation-round's publication plan; a wrapper of
+  :func:`mognad.internal.compare_groups`, which the organisation report uses too) and
+  :func:`unit_agreement` (ICC over the units shown).
 - Report helpers: :func:`markdown`/:func:`text` (Swedish by default, English with
   ``lang="en"``), :func:`localise`, :func:`synthetic_banner`, :func:`provenance_table`,
   :func:`environment`.
@@ -51,8 +52,8 @@ __all__ = [
     "budget_trend",
     "category_trajectory",
     "course_challenges",
+    "difference_in_differences",
     "environment",
-    "event_effect",
     "event_orgs",
     "footer",
     "initiative_shares",
@@ -413,7 +414,8 @@ LABELS = {
         "unit": "Enhet", "n_respondents": "Svarande", "score_pct": "Total %", "sd": "SD",
         "q1": "Nedre kvartil", "median": "Median", "q3": "Övre kvartil", "iqr": "IQR",
         "rwg_j": "rwg(j)", "level": "Nivå", "label": "Namn", "n_pairs": "Par",
-        "pre_pct": "Före %", "post_pct": "Efter %", "change_pp": "Förändring (procentenheter)",
+        "design": "Design", "difference_in_differences": "skillnad i skillnader",
+        "score_pre": "Före %", "score_post": "Efter %", "change_pp": "Förändring (procentenheter)",
         "d_z": "d_z", "d_z_ci_low": "d_z, nedre", "d_z_ci_high": "d_z, övre",
         "wilcoxon_p": "Wilcoxon p", "group": "Grupp", "no": "Nr", "challenge": "Utmaning",
         "theme": "Tema", "capability": "Förmåga", "follow_up": "Uppföljning",
@@ -454,9 +456,10 @@ LABELS = {
         "ci_high": "95%, upper", "unit": "Unit", "n_respondents": "Respondents",
         "score_pct": "Total %", "sd": "SD", "q1": "Lower quartile", "median": "Median",
         "q3": "Upper quartile", "iqr": "IQR", "rwg_j": "rwg(j)", "level": "Level",
-        "label": "Name", "n_pairs": "Pairs", "pre_pct": "Before %", "post_pct": "After %",
+        "label": "Name", "n_pairs": "Pairs", "score_pre": "Before %", "score_post": "After %",
         "change_pp": "Change (pp)", "d_z": "d_z", "d_z_ci_low": "d_z, lower",
         "d_z_ci_high": "d_z, upper", "wilcoxon_p": "Wilcoxon p", "group": "Group",
+        "design": "Design", "difference_in_differences": "difference in differences",
         "no": "No.", "challenge": "Challenge", "theme": "Theme", "capability": "Capability",
         "follow_up": "Follow-up", "outcome_type": "Type of outcome",
         "total_sek": "Total (SEK)", "development_share": "Development share",
@@ -718,11 +721,16 @@ def _round_effects(scores: pd.DataFrame) -> pd.Series:
     return pd.Series(effects, index=rounds)
 
 
-def event_effect(study, org_id: str, *, event_date, first_round: int | None = None,
-                 comparison: str | Sequence[str] = "org_type",
-                 levels: Sequence[str] = ("category", "dimension", "total"),
-                 ci: float = 0.95) -> pd.DataFrame:
+def difference_in_differences(study, org_id: str, *, event_date, first_round: int | None = None,
+                              comparison: str | Sequence[str] = "org_type",
+                              levels: Sequence[str] = ("category", "dimension", "total"),
+                              ci: float = 0.95) -> pd.DataFrame:
     """Change in an organisation's scores after an event, net of the comparison organisations.
+
+    The design is a **difference in differences** on organisation-round scores (column
+    ``design``); :func:`mognad.longitudinal.pre_post_change` is the respondent-level
+    before/after comparison of the same event (design ``pre_post``, with a national
+    adjustment). Both are legitimate; a report says which one it shows.
 
     For each score, the organisation's round scores ``y_r`` are adjusted by round effects
     ``g_r`` estimated from the comparison organisations with organisation fixed effects
@@ -751,9 +759,10 @@ def event_effect(study, org_id: str, *, event_date, first_round: int | None = No
     Returns
     -------
     DataFrame
-        ``level, name, n_before, n_after, naive_change`` (after minus before, unadjusted),
-        ``estimate`` (percentage points), ``se``, ``df``, ``ci_low``, ``ci_high``,
-        ``n_comparison`` (organisations).
+        ``design`` (``"difference_in_differences"``), ``level, name, n_before, n_after``
+        (rounds), ``naive_change`` (after minus before, unadjusted), ``change`` (the effect,
+        percentage points), ``se``, ``df``, ``ci_low``, ``ci_high``, ``n_comparison``
+        (organisations).
     """
     from scipy import stats
 
@@ -776,18 +785,19 @@ def event_effect(study, org_id: str, *, event_date, first_round: int | None = No
         z = own - effects.reindex(own.index)
         pre, post = z[z.index < first_round], z[z.index >= first_round]
         raw_pre, raw_post = own[own.index < first_round], own[own.index >= first_round]
-        row = {"level": level, "name": name, "n_before": len(pre), "n_after": len(post),
+        row = {"design": "difference_in_differences", "level": level, "name": name,
+               "n_before": len(pre), "n_after": len(post),
                "naive_change": (raw_post.mean() - raw_pre.mean()) if len(pre) and len(post)
                else np.nan,
-               "estimate": (post.mean() - pre.mean()) if len(pre) and len(post) else np.nan,
+               "change": (post.mean() - pre.mean()) if len(pre) and len(post) else np.nan,
                "n_comparison": int(others["org_id"].nunique())}
         df = len(pre) + len(post) - 2
         if len(pre) and len(post) and df >= 1:
             ss = ((pre - pre.mean()) ** 2).sum() + ((post - post.mean()) ** 2).sum()
             se = math.sqrt(ss / df * (1 / len(pre) + 1 / len(post)))
             half = stats.t.ppf(0.5 + ci / 2, df) * se
-            row |= {"se": se, "df": df, "ci_low": row["estimate"] - half,
-                    "ci_high": row["estimate"] + half}
+            row |= {"se": se, "df": df, "ci_low": row["change"] - half,
+                    "ci_high": row["change"] + half}
         else:
             row |= {"se": np.nan, "df": max(df, 0), "ci_low": np.nan, "ci_high": np.nan}
         rows.append(row)
@@ -956,39 +966,38 @@ def paired_scores(training: pd.DataFrame, *, codebook=None,
                   ) -> pd.DataFrame:
     """Each participant's scores before and after, side by side.
 
-    Scores follow :mod:`mognad.scoring` for a single person (a category is the mean of the
-    answered items, missing with fewer than the codebook's minimum; don't know is missing),
-    in percent of optimal.
+    Scores are :func:`mognad.scoring.respondent_scores` of each participant and phase (a
+    category is the weighted mean of the answered items, missing with fewer than the codebook's
+    minimum; don't know is missing), in percent of optimal.
 
     Returns
     -------
     DataFrame
-        ``org_id, course, participant, function, level, name, pre_pct, post_pct, change_pp``
+        ``org_id, course, participant, function, level, name, score_pre, score_post, change``
         (missing where a phase is missing).
     """
     from mognad.codebook import load_codebook
-    from mognad.scoring import score
+    from mognad.scoring import respondent_scores
 
     _require(training, ("org_id", "course", "participant", "phase", "item_id", "value"),
              "paired_scores")
     cb = load_codebook(codebook) if not hasattr(codebook, "item_ids") else codebook
-    keys = ["org_id", "course", "participant", "phase"]
-    sc = score(training.assign(_person=training["participant"]), codebook=cb, by=keys,
-               respondent="_person", method="none", levels=list(levels))
+    sc = respondent_scores(training, codebook=cb, by=["org_id", "course", "phase"],
+                           respondent="participant", levels=list(levels))
     wide = sc.pivot_table(index=["org_id", "course", "participant", "level", "name"],
                           columns="phase", values="score_pct", dropna=False).reset_index()
     for phase in ("pre", "post"):
         if phase not in wide:
             wide[phase] = np.nan
-    wide = wide.rename(columns={"pre": "pre_pct", "post": "post_pct"})
+    wide = wide.rename(columns={"pre": "score_pre", "post": "score_post"})
     wide.columns.name = None
     func = (training.drop_duplicates(["org_id", "course", "participant"])
             .set_index(["org_id", "course", "participant"])["function"]
             if "function" in training else None)
     wide["function"] = (wide.set_index(["org_id", "course", "participant"]).index.map(func)
                         if func is not None else pd.NA)
-    wide["change_pp"] = wide["post_pct"] - wide["pre_pct"]
-    wide = wide.dropna(subset=["pre_pct", "post_pct"], how="all")
+    wide["change"] = wide["score_post"] - wide["score_pre"]
+    wide = wide.dropna(subset=["score_pre", "score_post"], how="all")
     order = {lv: i for i, lv in enumerate(("total", "dimension", "category", "item"))}
     names = {("item", i): n for n, i in enumerate(cb.item_ids)}
     names |= {("category", c): n for n, c in enumerate(cb.categories["category"])}
@@ -996,8 +1005,8 @@ def paired_scores(training: pd.DataFrame, *, codebook=None,
     wide["_o"] = wide["level"].map(order) * 1000 + [names.get(k, 0) for k in zip(
         wide["level"], wide["name"], strict=True)]
     wide = wide.sort_values(["org_id", "course", "_o", "participant"]).drop(columns="_o")
-    cols = ["org_id", "course", "participant", "function", "level", "name", "pre_pct",
-            "post_pct", "change_pp"]
+    cols = ["org_id", "course", "participant", "function", "level", "name", "score_pre",
+            "score_post", "change"]
     return wide[cols].reset_index(drop=True)
 
 
@@ -1037,14 +1046,14 @@ def _paired_stats(pre: np.ndarray, post: np.ndarray, ci: float) -> dict:
 
     diff = post - pre
     n = len(diff)
-    out = {"n_pairs": n, "pre_pct": pre.mean() if n else np.nan,
-           "post_pct": post.mean() if n else np.nan, "change_pp": diff.mean() if n else np.nan,
+    out = {"n_pairs": n, "score_pre": pre.mean() if n else np.nan,
+           "score_post": post.mean() if n else np.nan, "change": diff.mean() if n else np.nan,
            "sd_change": diff.std(ddof=1) if n >= 2 else np.nan}
     if n >= 2 and out["sd_change"] > 0:
         half = stats.t.ppf(0.5 + ci / 2, n - 1) * out["sd_change"] / math.sqrt(n)
-        d = out["change_pp"] / out["sd_change"]
+        d = out["change"] / out["sd_change"]
         lo, hi = _dz_interval(d, n, ci)
-        out |= {"ci_low": out["change_pp"] - half, "ci_high": out["change_pp"] + half,
+        out |= {"ci_low": out["change"] - half, "ci_high": out["change"] + half,
                 "d_z": d, "d_z_ci_low": lo, "d_z_ci_high": hi}
     else:
         out |= {"ci_low": np.nan, "ci_high": np.nan, "d_z": np.nan, "d_z_ci_low": np.nan,
@@ -1057,7 +1066,7 @@ def _paired_stats(pre: np.ndarray, post: np.ndarray, ci: float) -> dict:
     return out
 
 
-_EFFECT_VALUES = ("pre_pct", "post_pct", "change_pp", "sd_change", "ci_low", "ci_high", "d_z",
+_EFFECT_VALUES = ("score_pre", "score_post", "change", "sd_change", "ci_low", "ci_high", "d_z",
                   "d_z_ci_low", "d_z_ci_high", "wilcoxon_w", "wilcoxon_p")
 
 
@@ -1094,7 +1103,7 @@ def training_effects(training: pd.DataFrame, *, codebook=None,
     Returns
     -------
     DataFrame
-        (``group``,) ``level, name, n_pairs, pre_pct, post_pct, change_pp, sd_change, ci_low,
+        (``group``,) ``level, name, n_pairs, score_pre, score_post, change, sd_change, ci_low,
         ci_high, d_z, d_z_ci_low, d_z_ci_high, wilcoxon_w, wilcoxon_p``. With ``by``, the
         attribute ``attrs["n_hidden"]`` says how many groups were hidden.
 
@@ -1112,14 +1121,14 @@ def training_effects(training: pd.DataFrame, *, codebook=None,
     >>> t = pd.DataFrame(rows, columns=["org_id", "course", "participant", "function", "phase",
     ...                                 "item_id", "value"])
     >>> out = training_effects(t, levels=["total"])
-    >>> out[["name", "n_pairs", "pre_pct", "post_pct", "change_pp"]].round(2)
-        name  n_pairs  pre_pct  post_pct  change_pp
+    >>> out[["name", "n_pairs", "score_pre", "score_post", "change"]].round(2)
+        name  n_pairs  score_pre  score_post  change
     0  total        5     40.0     60.13      20.13
     """
     from mognad.disclosure import check_disclosure, suppress
 
     scores = paired_scores(training, codebook=codebook, levels=levels)
-    both = scores.dropna(subset=["pre_pct", "post_pct"])
+    both = scores.dropna(subset=["score_pre", "score_post"])
     keys = ["level", "name"]
     if by is not None:
         if by != "function":
@@ -1130,7 +1139,8 @@ def training_effects(training: pd.DataFrame, *, codebook=None,
     rows = []
     for key, g in both.groupby(keys, sort=False, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
-        stats_ = _paired_stats(g["pre_pct"].to_numpy(float), g["post_pct"].to_numpy(float), ci)
+        stats_ = _paired_stats(g["score_pre"].to_numpy(float), g["score_post"].to_numpy(float),
+                               ci)
         rows.append(dict(zip(keys, key, strict=True)) | stats_)
     out = pd.DataFrame(rows, columns=[*keys, "n_pairs", *_EFFECT_VALUES])
     if by is None:
@@ -1163,41 +1173,32 @@ def linked_participants(study, training: pd.DataFrame) -> int:
 # Internal comparison under disclosure control
 # ============================================================================================
 _UNIT_VALUES = ("score_pct", "ci_low", "ci_high", "sd", "q1", "median", "q3", "iqr", "rwg_j")
+_UNIT_COLUMNS = ("unit", "depth", "parent", "n_respondents", *_UNIT_VALUES)
 
 
-def _respondent_totals(resp: pd.DataFrame, codebook) -> pd.DataFrame:
-    from mognad.scoring import score
-
-    by = ["org_id", "round", "unit", "respondent_id"]
-    sc = score(resp.assign(_person=resp["respondent_id"]), codebook=codebook, by=by,
-               respondent="_person", method="none", levels=["total"])
-    return sc[[*by, "score_pct"]]
-
-
-def _dispersion(totals: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    g = totals.groupby(list(by), dropna=False)["score_pct"]
-    out = pd.DataFrame({"sd": g.std(ddof=1), "q1": g.quantile(0.25), "median": g.median(),
-                        "q3": g.quantile(0.75)}).reset_index()
-    out["iqr"] = out["q3"] - out["q1"]
-    return out
+def _latest_round(study, org_id: str) -> int:
+    rounds = study.sql("SELECT DISTINCT round FROM respondents WHERE org_id = ? ORDER BY round",
+                       [org_id])["round"]
+    if not len(rounds):
+        raise MognadError(f"organisation {org_id} has no survey responses in this study")
+    return int(rounds.iloc[-1])
 
 
 def internal_comparison(study, org_id: str, *, round: int | None = None, k_min: int = 5,
-                        depth: int | None = None, method: str = "t", n_boot: int = 1000,
+                        depth: int | None = None, method: str | None = None, n_boot: int = 1000,
                         seed: int = 0) -> dict:
     """Units of one organisation compared, with dispersion and agreement, under disclosure
     control.
 
-    Per unit: the total score (mean of respondents, t interval by default), the SD and
-    quartiles (IQR) of the respondents' totals, and rwg(j) over all items
-    (:func:`mognad.agreement.rwg_j`). Every figure of a unit rests on that unit's respondents,
-    so all of them are suppressed together: units with fewer than ``k_min`` respondents, and
-    complementary units so that no hidden unit can be recovered by subtraction from the
-    organisation's total (:func:`mognad.disclosure.suppress`); the result passes
-    :func:`~mognad.disclosure.check_disclosure` and hidden units are left out (not even
-    their names are returned). ICC(1)/ICC(2) are computed over the units shown only: an ANOVA
-    over all units would, together with the shown units' figures, let a hidden unit's mean be
-    solved for.
+    A study-aware wrapper of :func:`mognad.internal.compare_groups`, the same function (same
+    publication plan, figures and intervals) as the organisation report's units. Per shown unit
+    node down to ``depth`` (each the aggregate of everyone in its subtree): the total score with
+    the interval of :func:`mognad.scoring.score`, the SD and quartiles (IQR) of the respondents'
+    totals and rwg(j) over all items. Which units are shown is decided once for the
+    organisation-round over every depth of the hierarchy and the roles
+    (:func:`mognad.disclosure.publication_plan`), so this report at any ``depth`` and the
+    organisation report together reveal no group of fewer than ``k_min``; hidden units are left
+    out (not even their names). ICC(1)/ICC(2) are computed over the finest shown units only.
 
     Parameters
     ----------
@@ -1207,89 +1208,61 @@ def internal_comparison(study, org_id: str, *, round: int | None = None, k_min: 
         Default the organisation's latest round.
     k_min : int, default 5
     depth : int, optional
-        Compare units at this depth of the unit path (``1``: ``"Kultur/Bibliotek"`` counts as
-        ``"Kultur"``); default the units as recorded.
-    method : {"t", "bootstrap"}, default "t"
-        Interval of the unit means (:func:`mognad.scoring.score`). The t interval is the
-        default because units hold few respondents (5-10), where the percentile bootstrap is
-        too narrow.
+        Show units down to this depth of the unit path (``1``: top-level units, each with
+        everyone below it); default every depth.
+    method : str, optional
+        Interval method of :func:`mognad.scoring.score` (default: its default).
     n_boot, seed : int
-        For ``method="bootstrap"``.
 
     Returns
     -------
     dict
-        ``units`` (DataFrame of the shown units: ``unit, n_respondents`` and the values
-        ``score_pct, ci_low, ci_high, sd, q1, median, q3, iqr, rwg_j``), ``organisation`` (one
-        row with the same columns for all respondents), ``n_hidden``, ``n_units``, ``round``,
-        ``k_min``, ``icc1``, ``icc2``, ``totals`` (respondent totals of the shown units only,
-        for plots; no respondent ids).
+        ``units`` (DataFrame of the shown units in tree order: ``unit, depth, parent,
+        n_respondents`` and the values ``score_pct, ci_low, ci_high, sd, q1, median, q3, iqr,
+        rwg_j``), ``organisation`` (one row with the same columns for all respondents, ``unit``
+        = ``"all_units"``), ``n_hidden`` and ``n_units`` (unit nodes down to ``depth``),
+        ``round``, ``k_min``, ``depth``, ``icc1``, ``icc2``. Nothing respondent-level.
     """
-    from mognad.agreement import icc1_icc2, rwg_j
-    from mognad.disclosure import check_disclosure, suppress
-    from mognad.scoring import score
+    round = _latest_round(study, org_id) if round is None else int(round)
+    result = _unit_view(study, org_id, round, k_min=k_min, depth=depth, method=method,
+                        n_boot=n_boot, seed=seed)
+    if result is None:
+        raise MognadError(f"organisation {org_id} has fewer than k_min={k_min} respondents in "
+                          f"round {round}: nothing of it can be shown")
+    return result
 
-    cb = study.codebook
-    if round is None:
-        rounds = study.sql("SELECT DISTINCT round FROM respondents WHERE org_id = ? "
-                           "ORDER BY round", [org_id])["round"]
-        if not len(rounds):
-            raise MognadError(f"organisation {org_id} has no survey responses in this study")
-        round = int(rounds.iloc[-1])
-    resp = study.responses_for(org_id=org_id, round=int(round))
+
+def _unit_view(study, org_id: str, round: int, **kw) -> dict | None:
+    """:func:`internal_comparison` of one round, ``None`` when the organisation total itself
+    has fewer than ``k_min`` respondents."""
+    from mognad.internal import compare_groups
+
+    resp = study.responses_for(org_id=org_id, round=round)
     if not len(resp):
         raise MognadError(f"organisation {org_id} has no responses in round {round}")
-    if depth is not None:
-        resp["unit"] = resp["unit"].map(
-            lambda u: "/".join(str(u).split("/")[:depth]) if isinstance(u, str) else u)
-    by = ["org_id", "round", "unit"]
-    sc = score(resp, codebook=cb, by=by, method=method, n_boot=n_boot, seed=seed,
-               levels=["total"])
-    totals = _respondent_totals(resp, cb)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rwg = rwg_j(resp, codebook=cb, by=by, levels=["total"], min_group_size=k_min)
-        rwg_org = rwg_j(resp, codebook=cb, by=["org_id", "round"], levels=["total"],
-                        min_group_size=k_min)
-    table = (sc[[*by, "n_respondents", "score_pct", "ci_low", "ci_high"]]
-             .merge(_dispersion(totals, by), on=by, how="left")
-             .merge(rwg[[*by, "rwg_j"]], on=by, how="left"))
-    protected, _log = suppress(table, k=k_min, count="n_respondents", by=("org_id", "round"),
-                               group="unit", values=list(_UNIT_VALUES))
-    check_disclosure(protected, k=k_min, values=list(_UNIT_VALUES))
-    shown = protected[~protected["suppressed"]].drop(columns=["suppressed",
-                                                              "suppression_reason"])
-    shown = shown.sort_values("score_pct", ascending=False).reset_index(drop=True)
-    shown["n_respondents"] = shown["n_respondents"].astype("int64")
-
-    org_sc = score(resp, codebook=cb, method=method, n_boot=n_boot, seed=seed,
-                   levels=["total"])
-    org = (org_sc[["org_id", "round", "n_respondents", "score_pct", "ci_low", "ci_high"]]
-           .merge(_dispersion(totals, ["org_id", "round"]), on=["org_id", "round"])
-           .merge(rwg_org[["org_id", "round", "rwg_j"]], on=["org_id", "round"]))
-    kept = totals[totals["unit"].isin(set(shown["unit"]))]
-    icc1 = icc2 = np.nan
-    if shown["unit"].nunique() >= 2:
-        icc = icc1_icc2(kept.assign(level="total", name="total"), group="unit",
-                        by=("round",), levels=("total",), min_group_size=k_min)
-        icc1, icc2 = float(icc["icc1"].iloc[0]), float(icc["icc2"].iloc[0])
+    res = compare_groups(resp, codebook=study.codebook, roles=False, **kw)
+    if not len(res.organisation()):
+        return None
+    units = res.units()
+    units["n_respondents"] = units["n_respondents"].astype("int64")
+    org = res.organisation().assign(unit="all_units", depth=0, parent=pd.NA)
     return {
-        "units": shown[["unit", "n_respondents", *_UNIT_VALUES]],
-        "organisation": org[["n_respondents", *_UNIT_VALUES]].assign(
-            unit="all_units")[["unit", "n_respondents", *_UNIT_VALUES]],
-        "n_hidden": int(protected["suppressed"].sum()),
-        "n_units": len(protected),
-        "round": int(round), "k_min": k_min, "icc1": icc1, "icc2": icc2,
-        "totals": kept[["unit", "score_pct"]].reset_index(drop=True),
+        "units": units[list(_UNIT_COLUMNS)],
+        "organisation": org[list(_UNIT_COLUMNS)],
+        "n_hidden": res.n_hidden_units,
+        "n_units": res.n_units,
+        "round": round, "k_min": res.k_min, "depth": res.depth, "icc1": res.icc1,
+        "icc2": res.icc2,
     }
 
 
 def internal_rounds(study, org_id: str, *, rounds: Sequence[int] | None = None,
-                    k_min: int = 5, depth: int | None = None, method: str = "t",
+                    k_min: int = 5, depth: int | None = None, method: str | None = None,
                     n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """:func:`internal_comparison` for several rounds (follow-up measurements), long.
 
-    Each round is protected on its own. Returns ``round, unit, n_respondents, score_pct,
+    Each round has its own respondents and so its own publication plan; a round with fewer than
+    ``k_min`` respondents is left out. Returns ``round, unit, depth, n_respondents, score_pct,
     ci_low, ci_high, sd, iqr, rwg_j`` for the units shown in each round.
     """
     if rounds is None:
@@ -1297,11 +1270,12 @@ def internal_rounds(study, org_id: str, *, rounds: Sequence[int] | None = None,
                            [org_id])["round"].astype(int).tolist()
     parts = []
     for r in rounds:
-        res = internal_comparison(study, org_id, round=int(r), k_min=k_min, depth=depth,
-                                  method=method, n_boot=n_boot, seed=seed)
-        parts.append(res["units"].assign(round=int(r)))
-    cols = ["round", "unit", "n_respondents", "score_pct", "ci_low", "ci_high", "sd", "iqr",
-            "rwg_j"]
+        res = _unit_view(study, org_id, int(r), k_min=k_min, depth=depth, method=method,
+                         n_boot=n_boot, seed=seed)
+        if res is not None:  # a round with fewer than k_min respondents shows nothing
+            parts.append(res["units"].assign(round=int(r)))
+    cols = ["round", "unit", "depth", "n_respondents", "score_pct", "ci_low", "ci_high", "sd",
+            "iqr", "rwg_j"]
     if not parts:
         return pd.DataFrame(columns=cols)
     return pd.concat(parts, ignore_index=True)[cols]
@@ -1311,7 +1285,8 @@ def unit_contrast(result: Mapping, unit_a: str, unit_b: str, *, ci: float = 0.95
     """Difference between two *shown* units' mean totals, with a Welch t interval.
 
     Only units that :func:`internal_comparison` shows can be contrasted; asking for a hidden
-    unit raises (its figures must not be used).
+    unit raises (its figures must not be used), and so does a unit and one of its sub-units
+    (they share respondents, so the samples are not independent).
 
     Examples
     --------
@@ -1321,21 +1296,21 @@ def unit_contrast(result: Mapping, unit_a: str, unit_b: str, *, ci: float = 0.95
     >>> round(out["difference"], 1), round(out["ci_low"], 1), round(out["ci_high"], 1)
     (25.0, 6.6, 43.4)
     """
-    from scipy import stats
+    from mognad.intervals import welch_from_summary
 
     units = result["units"].set_index("unit")
     for u in (unit_a, unit_b):
         if u not in units.index:
             raise MognadError(f"unit {u!r} is not shown (too few respondents, or hidden to "
                               "protect another unit); it cannot be contrasted")
+    if unit_a == unit_b or unit_a.startswith(unit_b + "/") or unit_b.startswith(unit_a + "/"):
+        raise MognadError(f"units {unit_a!r} and {unit_b!r} share respondents (one contains "
+                          "the other); contrast units that do not overlap")
     a, b = units.loc[unit_a], units.loc[unit_b]
-    va, vb = a["sd"] ** 2 / a["n_respondents"], b["sd"] ** 2 / b["n_respondents"]
-    se = math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va**2 / (a["n_respondents"] - 1) + vb**2 / (b["n_respondents"] - 1))
-    diff = float(a["score_pct"] - b["score_pct"])
-    half = float(stats.t.ppf(0.5 + ci / 2, df)) * se
-    return {"difference": diff, "se": se, "df": float(df), "ci_low": diff - half,
-            "ci_high": diff + half}
+    w = welch_from_summary(a["score_pct"], a["sd"], a["n_respondents"], b["score_pct"], b["sd"],
+                           b["n_respondents"], ci=ci)
+    return {"difference": w["change"], "se": w["se"], "df": w["df"], "ci_low": w["ci_low"],
+            "ci_high": w["ci_high"]}
 
 
 def unit_agreement(result: Mapping) -> dict:
@@ -1527,7 +1502,8 @@ def plot_units(result: Mapping, *, lang: str = "sv", name: str = ""):
 # ============================================================================================
 # Report building blocks: tables and generated sentences
 # ============================================================================================
-_CODE_COLUMNS = ("period", "funding_model", "term", "outcome", "measure", "level", "unit")
+_CODE_COLUMNS = ("period", "funding_model", "term", "outcome", "measure", "level", "unit",
+                 "design")
 
 
 def org_names(study, org_ids: Sequence[str] | None = None) -> dict:
@@ -1787,7 +1763,7 @@ def top_items(effects: pd.DataFrame, *, codebook, n: int = 8, lang: str = "sv") 
     """The ``n`` statements with the largest absolute change, with their texts."""
     items = effects[effects["level"] == "item"].copy()
     items["label"] = [codebook.label("item", i, lang) for i in items["name"]]
-    order = items["change_pp"].abs().sort_values(ascending=False).index[:n]
+    order = items["change"].abs().sort_values(ascending=False).index[:n]
     return items.loc[order].rename(columns={"name": "item_id"}).reset_index(drop=True)
 
 

@@ -93,11 +93,24 @@ def ingest(
         str | None,
         typer.Option(help="organisations, responses, invitations or events (detected if omitted)."),
     ] = None,
+    allow_missing_items: Annotated[
+        bool,
+        typer.Option("--allow-missing-items",
+                     help="Accept wide responses files without some item columns (warns)."),
+    ] = False,
+    max_file_size: Annotated[
+        float | None,
+        typer.Option("--max-file-size", metavar="MB",
+                     help="Size limit per file in MB (default $MOGNAD_MAX_FILE_MB or 512)."),
+    ] = None,
     key: KeyOpt = None,
 ) -> None:
     """Validate files and add them to the study, each file all or nothing."""
     from mognad.io.ingest import ingest as run_ingest
     from mognad.io.store import open_study
+
+    if max_file_size is not None and max_file_size <= 0:
+        raise MognadError(f"--max-file-size takes a positive number of MB; got {max_file_size}")
 
     def show(res) -> None:
         if res.status == "added":
@@ -108,9 +121,13 @@ def ingest(
                        "0 added")
         else:
             typer.echo(f"  {res.file}: REJECTED", err=True)
+        for warning in res.warnings:
+            typer.echo(f"  warning: {warning}", err=True)
 
     with open_study(study, key_file=key) as st:
-        run_ingest(files, study=st, kind=kind, on_result=show)
+        run_ingest(files, study=st, kind=kind, allow_missing_items=allow_missing_items,
+                   max_file_bytes=None if max_file_size is None else int(max_file_size * (1 << 20)),
+                   on_result=show)
 
 
 @app.command()
@@ -195,21 +212,34 @@ def score(
     ] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    method: Annotated[
+        str, typer.Option(help="Interval: t (default; holds in small groups) or bootstrap.")
+    ] = "t",
+    ci: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
 ) -> None:
-    """Scores per organisation and round at every level, with intervals and type probabilities."""
+    """Scores per organisation and round at every level, with intervals and type probabilities.
+
+    Same files and same seed give byte-identical output in any study (the resampling does not
+    depend on pseudonyms or ingest order).
+    """
     from mognad.io.store import open_study
-    from mognad.scoring import scores_with_types
+    from mognad.scoring import RESAMPLING, scores_with_types
 
     st = open_study(study)
     extra = tuple(by or ())
     for b in extra:
         if b not in ("unit", "role"):
             raise MognadError(f"--by takes unit or role; got {b!r}")
+    if method not in ("t", "bootstrap"):
+        raise MognadError(f"--method takes t or bootstrap; got {method!r}")
     table = scores_with_types(_round_filter(st, round_), codebook=st.codebook,
-                              by=("org_id", "round", *extra), n_boot=n_boot, seed=seed)
+                              by=("org_id", "round", *extra), n_boot=n_boot, seed=seed,
+                              method=method, ci=ci)
     from mognad.io.export import export_table
 
-    export_table(table, out, format="csv", provenance=_provenance(st, n_boot=n_boot, seed=seed))
+    export_table(table, out, format="csv", provenance=_provenance(
+        st, round=round_, by=["org_id", "round", *extra], interval_method=method, ci=ci,
+        n_boot=n_boot, seed=seed, resampling=RESAMPLING))
     n_groups = len(table.drop_duplicates(["org_id", "round", *extra]))
     typer.echo(f"wrote {out}: {len(table)} rows, {n_groups} groups"
                + (" (SYNTETISKA DATA)" if st.is_synthetic else ""))
@@ -235,7 +265,11 @@ def reliability(
     round_: Annotated[int, typer.Option("--round", help="The measurement round.")],
     cfa_fit: Annotated[bool, typer.Option("--cfa/--no-cfa", help="Also fit the CFA.")] = True,
 ) -> None:
-    """Cronbach's alpha, McDonald's omega and CFA fit per category and dimension."""
+    """Alpha, omega, hierarchical omega and CFA fit per category, dimension and in total.
+
+    omega is the one-factor omega total; omega_h and omega_total_sl are psych::omega's
+    hierarchical omega and Schmid-Leiman omega total with one group factor per category.
+    """
     import pandas as pd
 
     from mognad.io.store import open_study
@@ -243,9 +277,11 @@ def reliability(
 
     st = open_study(study)
     resp = _round_filter(st, round_)
-    table = reliability_table(resp, codebook=st.codebook)
-    with pd.option_context("display.width", 140, "display.max_columns", 20):
-        typer.echo(f"Reliability, round {round_} ({st.codebook.id})")
+    table = reliability_table(resp, codebook=st.codebook,
+                              by_level=("category", "dimension", "total"))
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        typer.echo(f"Reliability, round {round_} ({st.codebook.id}; listwise complete "
+                   "respondents per scale)")
         typer.echo(table.round(3).to_string(index=False))
         if cfa_fit:
             fits = pd.concat([cfa(resp, codebook=st.codebook, model=m).to_frame().assign(model=m)
@@ -270,16 +306,19 @@ def export(
 
     st = open_study(study)
     resp = _round_filter(st, round_)
+    params = {"what": what, "round": round_}
     if what == "scores":
-        from mognad.scoring import scores_with_types
+        from mognad.scoring import DEFAULT_METHOD, RESAMPLING, scores_with_types
 
-        frame = scores_with_types(resp, codebook=st.codebook)
+        frame = scores_with_types(resp, codebook=st.codebook, n_boot=1000, seed=0)
+        params |= {"interval_method": DEFAULT_METHOD, "ci": 0.95, "n_boot": 1000, "seed": 0,
+                   "resampling": RESAMPLING}
     elif what == "responses":
         frame = export_responses_wide(resp, codebook=st.codebook)
     else:
         raise MognadError(f"--what takes scores or responses; got {what!r}")
     path = export_table(frame, out, format=fmt, codebook=st.codebook,
-                        provenance=_provenance(st, what=what, round=round_))
+                        provenance=_provenance(st, **params))
     typer.echo(f"wrote {path}: {len(frame)} rows")
 
 
@@ -304,6 +343,23 @@ def _extra_parameters(items: list[str] | None) -> dict:
         except (ValueError, SyntaxError):
             out[key] = value
     return out
+
+
+def _warm_up(nb, st, *, engine: str, workers: int | None, formats) -> None:
+    """Start the warm report workers (imports, browser) in the background, right away."""
+    import os
+
+    from mognad.report._executor import warm_up
+    from mognad.report.render import find_chromium
+
+    chromium = None
+    if "pdf" in formats:
+        try:
+            chromium = find_chromium()
+        except MognadError:
+            chromium = None  # reported properly when the reports run
+    warm_up(nb, parameters={"study": str(Path(st.path).resolve())}, engine=engine,
+            workers=workers or os.cpu_count() or 1, chromium=chromium)
 
 
 NotebookArg = Annotated[str, typer.Argument(help="Notebook path or name, e.g. organisation_report.")]
@@ -332,14 +388,16 @@ def report(
     from mognad.report.render import render_report
 
     check_lang(lang)
+    formats = _formats(fmt)
     st = open_study(study)
     nb = resolve_notebook(notebook)
+    _warm_up(nb, st, engine=engine, workers=1, formats=formats)
     params = fill_parameters(nb, study=st, round=round_, org_id=org, lang=lang,
                              extra=_extra_parameters(param))
     out_dir = out or Path("reports") / (str(round_) if round_ is not None else "other")
     stem = report_stem(nb, study=st, org_id=org, round=round_)
     result = render_report(nb, parameters=params, out_dir=out_dir, stem=stem,
-                           formats=_formats(fmt), engine=engine)
+                           formats=formats, engine=engine, progress=True)
     for kind, path in sorted(result.outputs.items()):
         typer.echo(f"  {kind}: {path}")
 
@@ -372,16 +430,20 @@ def batch(
     from mognad.report.jobs import (
         fill_parameters,
         notebook_parameters,
+        organisation_names,
         organisations_in_round,
         report_stem,
         resolve_notebook,
     )
 
     check_lang(lang)
+    formats = _formats(fmt)
     st = open_study(study)
     nb = resolve_notebook(notebook)
     if bool(orgs) == all_orgs:
         raise MognadError("give either --orgs ID … or --all")
+    if scheduler is None:  # warm workers start now, while the national figures are computed
+        _warm_up(nb, st, engine=engine, workers=jobs, formats=formats)
     org_ids = [str(o) for o in orgs] if orgs else organisations_in_round(st, round_, nb)
     if not org_ids:
         raise MognadError(f"no organisations with data in round {round_} for {nb.name}")
@@ -394,24 +456,27 @@ def batch(
         typer.echo(f"national figures for {round_} …")
         national_round(st, round_, n_boot=int(extra.get("n_boot", 1000)),
                        seed=int(extra.get("seed", 0)), peer=extra.get("peer_group", "org_type"))
-    names = dict(zip(st.organisations["org_id"], st.organisations["name"], strict=True))
+    names = organisation_names(st)
     job_list = [
-        {"stem": report_stem(nb, study=st, org_id=o, round=round_),
+        {"stem": report_stem(nb, study=st, org_id=o, round=round_, names=names),
          "parameters": fill_parameters(nb, study=st, round=round_, org_id=o, lang=lang,
-                                       extra=extra),
+                                       extra=extra, declared=declared),
          "label": f"{o} {names.get(o, '')}".strip()}
         for o in org_ids
     ]
     out_dir = out or Path("reports") / str(round_)
     manifest = run_batch(nb, jobs=job_list, out_dir=out_dir, jobs_n=jobs, scheduler=scheduler,
-                         timeout=timeout, formats=_formats(fmt), engine=engine, lang=lang,
+                         timeout=timeout, formats=formats, engine=engine, lang=lang,
                          data_fingerprint=st.fingerprint)
     counts = manifest["status"].value_counts().to_dict()
     typer.echo(f"{len(manifest)} reports: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     typer.echo(f"open {(out_dir / 'index.html').resolve()}")
     if batch_failed(manifest):
         for _, row in manifest[manifest["status"] == "failed"].iterrows():
-            typer.echo(f"  FAILED {row.get('stem', '')}: {row.get('error', '')}", err=True)
+            typer.echo(f"  FAILED {row.get('stem', '')}: {row.get('reason', '')}", err=True)
+        for name, reason in manifest.attrs.get("write_errors", {}).items():
+            typer.echo(f"  could not write {out_dir / name}: {reason}", err=True)
+        typer.echo(f"  details: {(out_dir / 'manifest.json').resolve()}", err=True)
         raise typer.Exit(1)
 
 

@@ -2,13 +2,99 @@
 
 Every breakdown in every report goes through this module:
 
-- :func:`suppress` hides groups (units, roles, ...) with fewer than ``k`` respondents (*primary
-  suppression*) and then hides enough further groups (*complementary suppression*) that no hidden
-  figure can be recovered by subtraction from a published total or parent unit.
+- :func:`publication_plan` decides, once per organisation-round, which groups of respondents may
+  be published at all: the organisation total, every node of the unit hierarchy (at every depth)
+  and every role. Every report kind (organisation report, internal comparison at any depth,
+  ``results.json``) publishes only groups of that one plan, so that no combination of the figures
+  of all reports reveals a group of fewer than ``k`` (see "The publication plan" below).
+- :func:`suppress` hides small rows of other tables (primary and complementary suppression along
+  one hierarchy), such as a training evaluation broken down by function.
 - :func:`merge_small_peer_groups` merges peer groups with too few organisations upwards (for
   example kommungrupp ``A1`` into main group ``A``) or marks them as not shown.
 - :func:`check_disclosure` is the last guard in a report notebook: it raises
   :class:`~mognad.errors.MognadError` if any shown row rests on fewer than ``k`` respondents.
+
+The publication plan
+--------------------
+**What is published.** For one organisation-round the candidate groups are the organisation
+total ``T``, every unit node ``v`` (unit paths such as ``"Kultur/Bibliotek"`` hang under
+``"Kultur"``; a node's figure is always that of *all respondents in its subtree*, the same
+definition in every report and at every depth) and every role ``r``. Respondents with no unit
+belong to ``T`` only, respondents with no role to no role. A figure of a group is a sum over its
+respondents divided by its ``n`` (a mean score; ``n`` and ``score * n`` add up), so an attacker who
+knows all published figures knows ``sum(G)`` and ``n(G)`` for every published ``G`` and every
+linear combination of them.
+
+**The guarantee.** Respondents fall into *atoms*: respondents with the same membership in every
+published group. A set of respondents ``S`` is *derivable* when its indicator is a linear
+combination of the indicators of the published groups; then ``n(S)`` and ``sum(S)`` follow from
+the published figures. The plan publishes a family of groups such that **no derivable set has
+between 1 and k - 1 respondents**. Because a subset of a safe family is safe, every view that
+publishes a subset of the plan (the internal comparison at ``depth=1``, the organisation report,
+one round of ``internal_rounds``) is safe, and so is the union of all of them.
+
+**Why the check is exact.** Let a *block* be a published unit node (or ``T``) minus its nearest
+published descendants: the blocks partition the respondents, and the span of the published unit
+groups is exactly the functions constant on blocks. Merge all unpublished roles (and "no role")
+into one role node ``Z``. Then a vector in the span of everything published is
+``p(block) - p(role node)`` on every non-empty (block, role node) cell, for free potentials ``p``;
+a derivable *set* is such a vector with values in {0, 1}. Cutting the potentials at each integer
+threshold splits a derivable set into derivable sets of the form "the blocks of ``N(Q)`` minus the
+roles of ``Q``" for a set ``Q`` of role nodes and ``N(Q)`` the blocks that hold someone of ``Q``,
+plus unions of whole blocks. Hence the family is safe if and only if
+
+1. every non-empty block has at least ``k`` respondents, and
+2. for every set ``Q`` of role nodes, ``c(Q) = sum over blocks b in N(Q) of (n(b) - n(b in Q))``
+   is 0 or at least ``k``.
+
+Both are checked exactly (integer counts; condition 2 for all ``2**m`` sets of the ``m`` role
+nodes, at most ``MAX_PUBLISHED_ROLES + 1``). ``Q = {r}`` with all of role ``r`` in one unit is
+the "unit minus role" case; ``Q`` = all roles but one is "total minus the other roles".
+
+**How groups are chosen (greedy, deterministic).** Units first: a node with fewer than ``k``
+respondents is hidden (*primary*); then, deepest first, a block with 1 to ``k - 1`` respondents is
+merged with a neighbouring block by hiding the nearest shown sub-unit with the fewest respondents
+(ties by name) or, when there is none, the node itself, so the organisation total and top-level
+units are kept where possible. Roles next: a role with fewer than ``k`` respondents is hidden, and
+while some ``Q`` violates condition 2 the smallest published role involved is hidden (hiding a
+role or a unit never creates a new violation, and with all roles hidden condition 2 holds). When
+``T`` itself has fewer than ``k`` respondents nothing at all is published.
+
+**Different k in different reports.** ``publication_plan(k=j)`` is refined step by step from
+``k = 1`` to ``k = j`` (each step starts from the previous step's groups), so plans for different
+``k`` are nested: reports rendered with different ``k_min`` together still reveal no group below
+the smallest ``k`` used.
+
+**Statistics with their own respondents (cell level).** A category score rests only on the
+respondents with a score in that category ("don't know" answers differ), so each statistic is its
+own family over its own respondents: :meth:`PublicationPlan.for_statistic` runs the same exact
+check on those respondents, starting from the groups of the plan and only ever hiding more (cells
+of shown groups). The same chaining over ``k`` applies.
+
+**What the reports print, and why it is covered.**
+
+- ``n``, mean score and interval, SD (from ``sum(x)`` and ``sum(x**2)``, both linear), rwg(j)
+  (from within-group item variances) are published only for groups of the plan, each statistic on
+  its own respondents.
+- ICC(1)/ICC(2) are computed over the shown units only (from their ``n``, means and SDs, which are
+  published anyway); an ANOVA over hidden units would add equations about them.
+- Quartiles of a shown group are order statistics of at least ``k`` respondents.
+- Plots show aggregates only (means, intervals, quartile bars), never respondent-level points: a
+  strip plot of a parent and of its shown sub-units would give the individual values of the
+  respondents of a hidden sub-unit by multiset difference.
+- Hidden groups are left out of every table and of ``results.json`` entirely (not even their
+  names); only counts of shown and hidden groups are published.
+
+**Not covered (residual risks).** Signed combinations: the span may contain a difference of two
+small sets (``sum(A) - sum(B)``), which the guarantee does not exclude; an insider who knows their
+own answers may learn a little more than ``k - 1`` strangers' average from a group of exactly
+``k``. Non-linear reasoning: medians/quartiles are individual values (of unknown respondents),
+scores are bounded (0-100), and the total is a weighted mean of category means, so inequalities
+can narrow hidden values further than linear algebra does. Figures published outside the plan
+(national or peer figures over several organisations, invitation counts per unit, response rates,
+other rounds of the same respondents) are not part of the check. The plan treats each
+organisation-round on its own and assumes the unit paths and roles recorded in the store are the
+ones every report uses.
 
 The protection model of :func:`suppress`
 ----------------------------------------
@@ -21,7 +107,9 @@ under the total. With ``na_group="total"`` it *is* the organisation total (a tab
 concatenates organisation and unit rows). An attacker knows every shown figure and the
 organisation total (assumed published elsewhere in the report even when it is not a row of the
 table) and can add and subtract. Scores are respondent-weighted means, so ``n`` and
-``score * n`` add up exactly like counts.
+``score * n`` add up exactly like counts. :func:`suppress` protects one table along one
+hierarchy; units and roles of the organisation reports use :func:`publication_plan` instead,
+which covers all levels and both breakdowns together.
 
 Each published aggregate gives one equation ``aggregate = sum of its parts``:
 
@@ -59,6 +147,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -69,14 +158,19 @@ from mognad.errors import MognadError
 __all__ = [
     "DEFAULT_HIERARCHIES",
     "KOMMUNGRUPP_MAIN",
+    "MAX_PUBLISHED_ROLES",
     "NATIONAL",
     "PeerGroups",
+    "PublicationPlan",
     "Suppressed",
     "check_disclosure",
     "merge_small_peer_groups",
     "peer_chain",
     "peer_members",
+    "publication_plan",
     "suppress",
+    "unit_ancestors",
+    "unit_path",
 ]
 
 #: Label of the national (all organisations) level in peer group hierarchies ("riket").
@@ -593,6 +687,429 @@ def suppress(
         for msg in dict.fromkeys(problems):
             warnings.warn(msg, UserWarning, stacklevel=2)
     return Suppressed(out, log)
+
+
+# ---------------------------------------------------------------------------------------- plan
+#: Most roles one plan publishes; beyond it the smallest roles are hidden (condition 2 of the
+#: module docstring is checked for all 2**(m + 1) sets of role nodes).
+MAX_PUBLISHED_ROLES = 11
+
+
+def unit_path(value: Any, sep: str = "/") -> str | None:
+    """A unit path in the one spelling every report uses, or ``None`` for no unit.
+
+    Parts are split at ``sep``, stripped of surrounding blanks, and empty parts dropped, so
+    ``" Kultur / Bibliotek/"`` and ``"Kultur/Bibliotek"`` are the same unit.
+
+    Examples
+    --------
+    >>> unit_path(" Kultur / Bibliotek/")
+    'Kultur/Bibliotek'
+    >>> unit_path("  ") is None, unit_path(None) is None
+    (True, True)
+    """
+    if _is_na(value):
+        return None
+    parts = [p.strip() for p in str(value).split(sep)]
+    parts = [p for p in parts if p]
+    return sep.join(parts) if parts else None
+
+
+def unit_ancestors(path: str | None, sep: str = "/") -> list[str]:
+    """The unit nodes a respondent recorded on ``path`` belongs to, top level first.
+
+    Examples
+    --------
+    >>> unit_ancestors("Kultur/Bibliotek/Barn")
+    ['Kultur', 'Kultur/Bibliotek', 'Kultur/Bibliotek/Barn']
+    >>> unit_ancestors(None)
+    []
+    """
+    path = unit_path(path, sep)
+    if path is None:
+        return []
+    parts = path.split(sep)
+    return [sep.join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _role_name(value: Any) -> str | None:
+    if _is_na(value):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+class _Layout:
+    """Units (tree nodes, row 0 = the organisation total) and roles (column 0 = no role) of the
+    respondents of one organisation-round, and each respondent's cell."""
+
+    def __init__(self, units: Iterable[Any], roles: Iterable[Any], sep: str):
+        paths = [unit_path(u, sep) for u in units]
+        role_of = [_role_name(r) for r in roles]
+        if len(paths) != len(role_of):  # pragma: no cover - built from one frame
+            raise MognadError("units and roles must have the same length")
+        nodes = set()
+        for p in set(paths):
+            nodes.update(unit_ancestors(p, sep))
+        ordered = sorted(nodes, key=lambda p: p.split(sep))  # a parent sorts before its children
+        self.sep = sep
+        self.names: list[str | None] = [None, *ordered]
+        index = {p: i + 1 for i, p in enumerate(ordered)}
+        self.parent = np.full(len(self.names), -1, dtype=np.int64)
+        self.depth = np.zeros(len(self.names), dtype=np.int64)
+        self.children: list[list[int]] = [[] for _ in self.names]
+        for p, i in index.items():
+            up = p.rsplit(sep, 1)[0] if sep in p else None
+            self.parent[i] = index[up] if up is not None else 0
+            self.depth[i] = p.count(sep) + 1
+            self.children[self.parent[i]].append(i)
+        self.roles: list[str | None] = [None, *sorted({r for r in role_of if r is not None})]
+        rindex = {r: j for j, r in enumerate(self.roles)}
+        self.resp_node = np.array([0 if p is None else index[p] for p in paths], dtype=np.int64)
+        self.resp_role = np.array([rindex[r] for r in role_of], dtype=np.int64)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.names)
+
+    @property
+    def n_roles(self) -> int:
+        return len(self.roles)
+
+    def subtree_sizes(self, C: np.ndarray) -> np.ndarray:
+        """Respondents in each node's subtree (index 0: everyone) from the cell counts."""
+        size = C.sum(axis=1)
+        for i in range(self.n_nodes - 1, 0, -1):  # children come after their parent
+            size[self.parent[i]] += size[i]
+        return size
+
+    def counts(self, mask: np.ndarray | None = None) -> np.ndarray:
+        """Respondents per (exact unit, role) cell, rows = nodes (0 = no unit), cols = roles."""
+        cell = self.resp_node * self.n_roles + self.resp_role
+        if mask is not None:
+            cell = cell[mask]
+        flat = np.bincount(cell, minlength=self.n_nodes * self.n_roles)
+        return flat.reshape(self.n_nodes, self.n_roles)
+
+
+@lru_cache(maxsize=16)
+def _subsets(m: int) -> np.ndarray:
+    """All subsets of ``m`` elements as a (2**m, m) 0/1 matrix."""
+    codes = np.arange(2**m, dtype=np.int64)
+    return ((codes[:, None] >> np.arange(m)) & 1).astype(np.int64)
+
+
+def _refine(lay: _Layout, C: np.ndarray, show_u: np.ndarray, show_r: np.ndarray, k: int,
+            why: dict) -> tuple[np.ndarray, np.ndarray]:
+    """One step of the plan: from the candidate groups (``show_u`` over nodes, index 0 = the
+    total; ``show_r`` over roles, index 0 = no role) hide groups until the published family is
+    safe at ``k`` (module docstring). ``why`` collects the reason of every newly hidden group."""
+    show_u, show_r = show_u.copy(), show_r.copy()
+    show_r[0] = False
+    own = C.sum(axis=1)
+    size = lay.subtree_sizes(C)
+    role_n = C.sum(axis=0)
+    names = lay.names
+
+    def hide_unit(i: int, kind: str, reason: str) -> None:
+        show_u[i] = False
+        why.setdefault(("unit", i), (kind, reason))
+
+    def hide_role(j: int, kind: str, reason: str) -> None:
+        show_r[j] = False
+        why.setdefault(("role", j), (kind, reason))
+
+    if size[0] < k:  # the organisation total itself is too small: nothing is published
+        for i in np.flatnonzero(show_u):
+            hide_unit(int(i), "primary", "organisation total n < k")
+        for j in np.flatnonzero(show_r):
+            hide_role(int(j), "primary", "organisation total n < k")
+        return show_u, show_r
+
+    # --- units: primary, then blocks of 1..k-1 respondents, deepest first
+    for i in range(1, lay.n_nodes):
+        if show_u[i] and size[i] < k:
+            hide_unit(i, "primary", f"primary: n={int(size[i])} < k={k}")
+    block = np.zeros(lay.n_nodes, dtype=np.int64)
+    front: list[list[int]] = [[] for _ in range(lay.n_nodes)]
+
+    def frontier(v: int) -> tuple[list[int], int]:
+        found, extra, stack = [], 0, list(lay.children[v])
+        while stack:
+            c = stack.pop()
+            if show_u[c]:
+                found.append(c)
+            else:
+                extra += own[c]
+                stack.extend(lay.children[c])
+        return found, int(extra)
+
+    def smallest(cands: list[int]) -> int:
+        return min(cands, key=lambda c: (size[c], names[c]))
+
+    for v in range(lay.n_nodes - 1, -1, -1):
+        if not show_u[v]:
+            continue
+        fr, extra = frontier(v)
+        b = int(own[v]) + extra
+        what = "respondents in no shown unit" if v == 0 else f"respondents of {names[v]} in no shown sub-unit"
+        while 0 < b < k:
+            cands = [c for c in fr if block[c] > 0]
+            if not cands and v != 0:
+                hide_unit(v, "complementary", f"complementary: protects {what}")
+                break
+            c = smallest(cands or fr)
+            hide_unit(c, "complementary", f"complementary: protects {what}")
+            b += int(block[c])
+            fr = [x for x in fr if x != c] + front[c]
+        block[v], front[v] = b, fr
+
+    # --- roles: primary, at most MAX_PUBLISHED_ROLES, then condition 2 over all sets of roles
+    for j in range(1, lay.n_roles):
+        if show_r[j] and role_n[j] < k:
+            hide_role(j, "primary", f"primary: n={int(role_n[j])} < k={k}")
+    pub = [j for j in range(1, lay.n_roles) if show_r[j]]
+    if len(pub) > MAX_PUBLISHED_ROLES:
+        keep = sorted(pub, key=lambda j: (-role_n[j], lay.roles[j]))[:MAX_PUBLISHED_ROLES]
+        for j in set(pub) - set(keep):
+            hide_role(j, "complementary", f"complementary: more than {MAX_PUBLISHED_ROLES} roles")
+    blk = np.zeros(lay.n_nodes, dtype=np.int64)
+    for i in range(1, lay.n_nodes):
+        blk[i] = i if show_u[i] else blk[lay.parent[i]]
+    W = np.zeros_like(C)
+    np.add.at(W, blk, C)
+    W = W[W.sum(axis=1) > 0]
+    while True:
+        pub = [j for j in range(1, lay.n_roles) if show_r[j]]
+        if not pub:
+            break
+        z = W[:, [j for j in range(lay.n_roles) if not show_r[j]]].sum(axis=1)
+        nodes = [W[:, j] for j in pub] + ([z] if z.any() else [])
+        Wn = np.column_stack(nodes)
+        masks = _subsets(Wn.shape[1])
+        in_q = Wn @ masks.T  # respondents of each block in Q, for every Q
+        touched = ((Wn > 0).astype(np.int64) @ masks.T) > 0  # block in N(Q)
+        c = ((Wn.sum(axis=1)[:, None] - in_q) * touched).sum(axis=0)
+        bad = np.flatnonzero((c > 0) & (c < k))
+        if not bad.size:
+            break
+        q = int(bad[np.argmin(c[bad])])
+        revealed = (Wn[touched[:, q]] > 0).any(axis=0) & (masks[q] == 0)
+        involved = [pub[i] for i in range(len(pub)) if masks[q, i] or revealed[i]]
+        j = min(involved, key=lambda j: (role_n[j], lay.roles[j]))
+        hide_role(j, "complementary",
+                  f"complementary: units and roles together would reveal {int(c[q])} "
+                  f"respondent(s)")
+    return show_u, show_r
+
+
+class PublicationPlan:
+    """Which groups of one organisation-round may be published (see :func:`publication_plan`).
+
+    Attributes
+    ----------
+    k : int
+    total_shown : bool
+        Whether the organisation total may be published (at least ``k`` respondents).
+    n_respondents : int
+        Respondents of the organisation-round (of the statistic, for :meth:`for_statistic`):
+        the organisation total's ``n``.
+    units : DataFrame
+        The shown unit nodes only, in tree order (a parent before its sub-units): ``unit``
+        (normalised path, see :func:`unit_path`), ``depth`` (1 = top level), ``parent`` (missing
+        at the top level) and ``n_respondents`` (everyone in the node's subtree).
+    roles : DataFrame
+        The shown roles only: ``role`` and ``n_respondents``.
+    n_units, n_hidden_units, n_roles, n_hidden_roles : int
+        How many unit nodes / roles there are and how many are hidden.
+    log : DataFrame
+        Every group with its true ``n_respondents``, ``shown`` and ``reason``. For the analyst
+        only: it names hidden groups and their sizes, so it must never be published.
+    """
+
+    def __init__(self, layout: _Layout, counts: np.ndarray, k: int, steps: tuple, why: dict):
+        self._layout, self._counts, self._steps, self._why = layout, counts, steps, why
+        self.k = k
+        show_u, show_r = steps[-1]
+        size = layout.subtree_sizes(counts)
+        self._size, self._role_n = size, counts.sum(axis=0)
+        self.n_respondents = int(size[0])
+        self.total_shown = bool(show_u[0] and size[0] >= k)
+        self.n_units, self.n_roles = layout.n_nodes - 1, layout.n_roles - 1
+        self.n_hidden_units = self.n_units - int(show_u[1:].sum())
+        self.n_hidden_roles = self.n_roles - int(show_r[1:].sum())
+
+    def __repr__(self) -> str:
+        return (f"PublicationPlan(k={self.k}, n_respondents={self.n_respondents}, "
+                f"units shown {self.n_units - self.n_hidden_units}/{self.n_units}, "
+                f"roles shown {self.n_roles - self.n_hidden_roles}/{self.n_roles})")
+
+    @property
+    def shown_units(self) -> list[str]:
+        """Paths of the shown unit nodes, in tree order."""
+        show_u = self._steps[-1][0]
+        return [self._layout.names[i] for i in range(1, self._layout.n_nodes) if show_u[i]]
+
+    @property
+    def shown_roles(self) -> list[str]:
+        """The shown roles, sorted."""
+        show_r = self._steps[-1][1]
+        return [self._layout.roles[j] for j in range(1, self._layout.n_roles) if show_r[j]]
+
+    @cached_property
+    def units(self) -> pd.DataFrame:
+        lay, show_u = self._layout, self._steps[-1][0]
+        idx = [i for i in range(1, lay.n_nodes) if show_u[i]]
+        return pd.DataFrame({
+            "unit": pd.array([lay.names[i] for i in idx], dtype="string"),
+            "depth": np.array([lay.depth[i] for i in idx], dtype=np.int64),
+            "parent": pd.array([lay.names[lay.parent[i]] for i in idx], dtype="string"),
+            "n_respondents": np.array([self._size[i] for i in idx], dtype=np.int64),
+        })
+
+    @cached_property
+    def roles(self) -> pd.DataFrame:
+        lay, show_r = self._layout, self._steps[-1][1]
+        idx = [j for j in range(1, lay.n_roles) if show_r[j]]
+        return pd.DataFrame({
+            "role": pd.array([lay.roles[j] for j in idx], dtype="string"),
+            "n_respondents": np.array([self._role_n[j] for j in idx], dtype=np.int64),
+        })
+
+    @cached_property
+    def log(self) -> pd.DataFrame:
+        lay, (show_u, show_r), k = self._layout, self._steps[-1], self.k
+        rows = [("organisation", None, 0, self.n_respondents, self.total_shown,
+                 None if self.total_shown else f"organisation total n={self.n_respondents} < k={k}")]
+        def reason(key, n, shown):
+            if shown:
+                return None
+            kind, text = self._why.get(key, ("primary", ""))
+            # a group hidden as primary at an earlier step of the chain is primary at k too
+            return f"primary: n={n} < k={k}" if kind == "primary" and n < k else text
+
+        for i in range(1, lay.n_nodes):
+            n = int(self._size[i])
+            rows.append(("unit", lay.names[i], int(lay.depth[i]), n, bool(show_u[i]),
+                         reason(("unit", i), n, show_u[i])))
+        for j in range(1, lay.n_roles):
+            n = int(self._role_n[j])
+            rows.append(("role", lay.roles[j], None, n, bool(show_r[j]),
+                         reason(("role", j), n, show_r[j])))
+        cols = list(zip(*rows, strict=True))
+        return pd.DataFrame({
+            "group_type": pd.array(cols[0], dtype="string"),
+            "group": pd.array(cols[1], dtype="string"),
+            "depth": pd.array(cols[2], dtype="Int64"),
+            "n_respondents": np.array(cols[3], dtype=np.int64),
+            "shown": np.array(cols[4], dtype=bool),
+            "reason": pd.array(cols[5], dtype="string"),
+        })
+
+    def unit_counts(self, depth: int | None = None) -> tuple[int, int]:
+        """``(n_units, n_hidden)`` among the unit nodes down to ``depth`` (``None``: all)."""
+        d = self._layout.depth[1:]
+        sel = np.ones(len(d), dtype=bool) if depth is None else d <= depth
+        shown = self._steps[-1][0][1:]
+        return int(sel.sum()), int((sel & ~shown).sum())
+
+    def for_statistic(self, contributes: Any) -> PublicationPlan:
+        """The plan of one statistic that rests on only some of the respondents.
+
+        ``contributes`` (booleans, one per respondent in the order given to
+        :func:`publication_plan`) marks who has a value in the statistic (a category score, an
+        item answer, a respondent total). The same exact check runs on those respondents,
+        starting from the groups of this plan (and, step by step, of its plans for smaller
+        ``k``), so the result never shows more than this plan: groups of this plan missing from
+        it are *cells* to hide within a shown group.
+        """
+        lay = self._layout
+        mask = np.asarray(contributes, dtype=bool)
+        if mask.shape != lay.resp_node.shape:
+            raise MognadError(
+                f"for_statistic needs one value per respondent ({len(lay.resp_node)}); got "
+                f"{mask.shape[0] if mask.ndim else 'a scalar'}"
+            )
+        if mask.all():
+            return self
+        C = lay.counts(mask)
+        why: dict = {}
+        show_u = np.ones(lay.n_nodes, dtype=bool)
+        show_r = np.ones(lay.n_roles, dtype=bool)
+        steps = []
+        for j, (plan_u, plan_r) in enumerate(self._steps, start=1):
+            show_u, show_r = _refine(lay, C, show_u & plan_u, show_r & plan_r, j, why)
+            steps.append((show_u, show_r))
+        return PublicationPlan(lay, C, self.k, tuple(steps), why)
+
+
+def publication_plan(respondents: pd.DataFrame, *, k: int = 5, unit: str | None = "unit",
+                     role: str | None = "role", sep: str = "/") -> PublicationPlan:
+    """Decide once, for one organisation-round, which groups every report may publish.
+
+    Candidate groups are the organisation total, every unit node at every depth (a node's
+    figure is that of everyone in its subtree) and every role. The plan is the largest family
+    the greedy of the module docstring keeps such that no linear combination of the figures of
+    all published groups reveals a set of 1 to ``k - 1`` respondents; the check is exact.
+
+    Parameters
+    ----------
+    respondents : DataFrame
+        One row per respondent of one organisation-round (those who count in the figures,
+        e.g. with at least one score), with the ``unit`` and ``role`` columns (missing = none).
+    k : int, default 5
+        Smallest group of respondents that may be revealed.
+    unit, role : str or None
+        Column names; ``None`` (or a column that is absent) means no such breakdown.
+    sep : str, default "/"
+        Separator of unit paths.
+
+    Returns
+    -------
+    PublicationPlan
+        ``.units`` and ``.roles`` list the shown groups only; ``.for_statistic(mask)`` gives the
+        plan of a statistic resting on fewer respondents (cell-level suppression);
+        ``.log`` (never to be published) gives every group's reason.
+
+    Examples
+    --------
+    Two respondents in ``Kultur/Museum``: hidden, and ``Kultur/Bibliotek`` with them, since
+    ``Kultur`` minus ``Kultur/Bibliotek`` would be those two. The role ``ledning`` has all its
+    five respondents in ``Skola``, which has seven, so ``Skola`` minus ``ledning`` would reveal
+    the other two: the role is hidden (``strateg``, with two respondents, is hidden anyway).
+
+    >>> resp = pd.DataFrame({
+    ...     "unit": ["Kultur/Bibliotek"] * 6 + ["Kultur/Museum"] * 2 + ["Skola"] * 7
+    ...             + ["Vård"] * 8,
+    ...     "role": ["chef"] * 8 + ["ledning"] * 5 + ["strateg"] * 2 + ["chef"] * 8})
+    >>> plan = publication_plan(resp)
+    >>> plan.units
+         unit  depth  parent  n_respondents
+    0  Kultur      1    <NA>              8
+    1   Skola      1    <NA>              7
+    2    Vård      1    <NA>              8
+    >>> plan.roles
+       role  n_respondents
+    0  chef             16
+    >>> plan.n_hidden_units, plan.n_hidden_roles
+    (2, 2)
+    """
+    k = _check_k(k)
+    if not isinstance(respondents, pd.DataFrame):
+        raise MognadError(f"publication_plan needs a DataFrame; got {type(respondents).__name__}")
+    n = len(respondents)
+    units = respondents[unit] if unit is not None and unit in respondents else [None] * n
+    roles = respondents[role] if role is not None and role in respondents else [None] * n
+    lay = _Layout(list(units), list(roles), sep)
+    C = lay.counts()
+    why: dict = {}
+    show_u = np.ones(lay.n_nodes, dtype=bool)
+    show_r = np.ones(lay.n_roles, dtype=bool)
+    steps = []
+    for j in range(1, k + 1):  # nested plans: k=j starts from the groups of k=j-1
+        show_u, show_r = _refine(lay, C, show_u, show_r, j, why)
+        steps.append((show_u, show_r))
+    return PublicationPlan(lay, C, k, tuple(steps), why)
 
 
 # ---------------------------------------------------------------------------------------- peers

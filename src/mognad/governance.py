@@ -1569,6 +1569,8 @@ def share_change(shares: pd.DataFrame, *, change_dates: Mapping | pd.Series,
     """
     from scipy import stats
 
+    from mognad.intervals import welch_interval
+
     rows = []
     for org, change in dict(change_dates).items():
         g = shares[shares["org_id"] == org]
@@ -1587,15 +1589,8 @@ def share_change(shares: pd.DataFrame, *, change_dates: Mapping | pd.Series,
             else:
                 row[f"{name}_ci_low"] = row[f"{name}_ci_high"] = np.nan
         row["change"] = row["mean_after"] - row["mean_before"]
-        if len(pre) >= 2 and len(post) >= 2:
-            va, vb = pre.var(ddof=1) / len(pre), post.var(ddof=1) / len(post)
-            se = math.sqrt(va + vb)
-            df = (va + vb) ** 2 / (va**2 / (len(pre) - 1) + vb**2 / (len(post) - 1)) \
-                if va + vb > 0 else len(pre) + len(post) - 2
-            half = stats.t.ppf(0.5 + ci / 2, df) * se
-            row["ci_low"], row["ci_high"] = row["change"] - half, row["change"] + half
-        else:
-            row["ci_low"] = row["ci_high"] = np.nan
+        w = welch_interval(post, pre, ci=ci)  # the package's one Welch interval
+        row["ci_low"], row["ci_high"] = w["ci_low"], w["ci_high"]
         rows.append(row)
     return pd.DataFrame(rows)
 

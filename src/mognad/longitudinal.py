@@ -16,10 +16,12 @@ Five questions, one function each (tidy DataFrames in and out):
   organisation and round fixed effects and standard errors clustered by organisation, plus a
   pre-trend test. :func:`target_path` and :func:`plot_target` set the national value against a
   target path such as the programme's 48 % → 55 %.
-- :func:`event_change`: category scores before and after an organisation event (e.g. a
-  reorganisation), raw and net of the national change over the same rounds.
-- :func:`respondent_scores`: every respondent's category, dimension and total score, the input
-  of the respondent-level models.
+- :func:`pre_post_change`: category scores before and after an organisation event (e.g. a
+  reorganisation), raw and net of the national change over the same rounds (a pre/post design;
+  the organisation-round difference in differences is
+  :func:`mognad.casestudy.difference_in_differences`).
+- :func:`respondent_scores` (from :mod:`mognad.scoring`, the one implementation): every
+  respondent's category, dimension and total score, the input of the respondent-level models.
 
 Notebook helpers (participation, movers, trajectories, texts, figures) keep the report notebooks
 ``notebooks/national_status.ipynb`` and ``notebooks/longitudinal_study.ipynb`` free of loops.
@@ -53,6 +55,8 @@ from scipy import stats
 from mognad import _bootstrap as _bs
 from mognad.codebook import Codebook, load_codebook
 from mognad.errors import MognadError
+from mognad.intervals import t_interval, welch_interval, welch_se_df
+from mognad.scoring import respondent_scores
 
 __all__ = [
     "CompositionWarning",
@@ -64,7 +68,6 @@ __all__ = [
     "describe_programme",
     "describe_target",
     "describe_trend",
-    "event_change",
     "fit_mixed",
     "largest_movers",
     "localise",
@@ -79,6 +82,7 @@ __all__ = [
     "plot_target",
     "plot_trajectories",
     "plot_trend",
+    "pre_post_change",
     "previous_round",
     "programme_effect",
     "programme_effect_or_none",
@@ -96,7 +100,7 @@ __all__ = [
 LEVELS = ("total", "dimension", "category")
 PANELS = ("all", "balanced", "both")
 DESIGNS = ("auto", "independent", "paired")
-CHANGE_METHODS = ("bootstrap", "t")
+CHANGE_METHODS = ("t", "bootstrap")
 
 
 class CompositionWarning(UserWarning):
@@ -180,112 +184,6 @@ def _check_ci(ci) -> float:
     if isinstance(ci, bool) or not isinstance(ci, float | int) or not 0 < ci < 1:
         raise MognadError(f"ci must be a confidence level between 0 and 1, e.g. 0.95; got {ci!r}")
     return float(ci)
-
-
-# ============================================================================== respondent scores
-def respondent_scores(
-    responses: pd.DataFrame,
-    *,
-    codebook: str | Codebook | None = None,
-    by: Sequence[str] | str = ("org_id", "round"),
-    levels: Sequence[str] | str = LEVELS,
-    respondent: str = "respondent_id",
-    item: str = "item_id",
-    value: str = "value",
-) -> pd.DataFrame:
-    """Every respondent's score per category, dimension and total, in percent.
-
-    The codebook rules of :mod:`mognad.scoring`, applied to one respondent: a category score is
-    the weighted mean of the answered items of the category (item weights renormalised over the
-    answered ones), missing when fewer than ``min_items_per_category`` were answered; a dimension
-    is the weighted mean of its categories, missing if one of them is missing; the total is the
-    weighted mean of the dimensions, missing likewise. Don't know is missing, never 0.
-
-    Parameters
-    ----------
-    responses : DataFrame
-        Long responses (one row per respondent and item).
-    codebook : str, Path, Codebook or None
-        The codebook (default ``mognad-default-1``).
-    by : sequence of str
-        Columns identifying the occasion (default organisation and round). A respondent id may
-        recur in several groups (named rounds); each (group, respondent) is one row set.
-    levels : sequence of {"total", "dimension", "category"}
-        Levels to return.
-    respondent, item, value : str
-        Column names.
-
-    Returns
-    -------
-    DataFrame
-        The ``by`` columns, ``respondent_id``, ``level``, ``name``, ``score_pct`` (scores that
-        are missing under the rules are left out).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from mognad.scoring import to_long
-    >>> wide = pd.DataFrame({"org_id": "0114", "round": 2024, "respondent_id": ["a", "b"],
-    ...                      **{f"q{i:02d}": [2, 6] if i <= 15 else [4, 4] for i in range(1, 31)}})
-    >>> rs = respondent_scores(to_long(wide), levels=["total", "dimension"])
-    >>> rs
-      org_id  round respondent_id      level     name  score_pct
-    0   0114   2024             a      total    total       40.0
-    1   0114   2024             a  dimension  formaga       20.0
-    2   0114   2024             a  dimension      arv       60.0
-    3   0114   2024             b      total    total       80.0
-    4   0114   2024             b  dimension  formaga      100.0
-    5   0114   2024             b  dimension      arv       60.0
-    """
-    cb = load_codebook(codebook)
-    by = _bs.as_columns(by)
-    levels = [levels] if isinstance(levels, str) else list(levels)
-    bad = [lv for lv in levels if lv not in LEVELS]
-    if bad or not levels:
-        raise MognadError(f"levels must be among {list(LEVELS)}; got {levels}")
-    if not isinstance(responses, pd.DataFrame):
-        raise MognadError(f"responses must be a long DataFrame; got {type(responses).__name__}")
-    if respondent not in responses.columns:
-        raise MognadError(f"the responses have no column {respondent!r}")
-    key = "__respondent_key"
-    frame = responses.assign(**{key: responses[respondent]})
-    prep = _bs.prepare(frame, cb, by=(*by, key), respondent=respondent, item=item, value=value)
-    lay = prep.layout
-    S = prep.S  # one row per group = per respondent
-    blocks = {}
-    # dimensions: weighted mean of their categories; NaN if a weighted category is NaN
-    D = np.full((S.shape[0], lay.n_dims), np.nan)
-    for d in range(lay.n_dims):
-        sel = (lay.cat_dim == d) & (lay.cat_weight > 0)
-        w = lay.cat_weight[sel] / lay.cat_weight[sel].sum()
-        D[:, d] = S[:, sel] @ w  # NaN propagates
-    wd = lay.dim_weight / lay.dim_weight.sum()
-    pos = wd > 0
-    T = D[:, pos] @ wd[pos]
-    blocks["total"] = (T[:, None], ["total"])
-    blocks["dimension"] = (D, lay.dimensions)
-    blocks["category"] = (S, lay.categories)
-    groups = prep.groups.rename(columns={key: respondent})
-    parts = []
-    for lv in LEVELS:
-        if lv not in levels:
-            continue
-        M, names = blocks[lv]
-        k = len(names)
-        part = groups.iloc[np.repeat(np.arange(len(groups)), k)].reset_index(drop=True)
-        part["level"] = lv
-        part["name"] = np.tile(np.asarray(names, dtype=object), len(groups))
-        part["score_pct"] = M.ravel()
-        part["__order"] = np.repeat(np.arange(len(groups)), k)
-        parts.append(part)
-    out = pd.concat(parts, ignore_index=True)
-    lv_rank = {lv: i for i, lv in enumerate(LEVELS)}
-    out["__lv"] = out["level"].map(lv_rank)
-    out = out.sort_values(["__order", "__lv"], kind="stable")
-    out = out[out["score_pct"].notna()].drop(columns=["__order", "__lv"])
-    out["level"] = out["level"].astype("str")
-    out["name"] = out["name"].astype("str")
-    return out.reset_index(drop=True)
 
 
 # ============================================================================== mixed model
@@ -512,6 +410,26 @@ def _paired_rows(responses, cb, *, org_id, from_round, to_round, names) -> pd.Da
     return pd.DataFrame(rows)
 
 
+def _independent_interval(draws, ga: int, gb: int, j: int, *, ci: float, method: str
+                          ) -> tuple[float, float]:
+    """Interval of ``point[gb, j] - point[ga, j]`` for two independent groups of a ScoreDraws.
+
+    ``"t"``: Welch-Satterthwaite on the two analytic standard errors; ``"bootstrap"``: the
+    percentile interval of the difference of the two groups' independent draws.
+    """
+    if method == "bootstrap":
+        a = (1 - ci) / 2
+        diff = draws.draws[gb, j, :].astype(np.float64) - draws.draws[ga, j, :]
+        diff = diff[np.isfinite(diff)]
+        if not diff.size:
+            return np.nan, np.nan
+        lo, hi = np.quantile(diff, [a, 1 - a])
+        return float(lo), float(hi)
+    se, df = welch_se_df(draws.se[ga, j], draws.df[ga, j], draws.se[gb, j], draws.df[gb, j])
+    lo, hi = t_interval(draws.point[gb, j] - draws.point[ga, j], se, df, ci)
+    return float(lo), float(hi)
+
+
 def change(
     study_or_responses,
     *,
@@ -521,7 +439,7 @@ def change(
     level: str | Sequence[str] = "total",
     name: str | None = None,
     design: str = "auto",
-    method: str = "bootstrap",
+    method: str = "t",
     min_overlap: float = 0.5,
     ci: float = 0.95,
     n_boot: int = 1000,
@@ -533,11 +451,13 @@ def change(
     Two designs:
 
     - **independent** (anonymous rounds, or different respondents): the rounds are independent
-      samples. ``method="bootstrap"``: the difference of the two rounds' cluster-bootstrap draws
+      samples. ``method="t"`` (default): the two analytic standard errors of
+      :func:`mognad.scoring.score` combined, ``sqrt(se1² + se2²)``, with Welch-Satterthwaite
+      degrees of freedom (:func:`mognad.intervals.welch_se_df`); like the score intervals it
+      holds its coverage in small groups. ``method="bootstrap"``: the percentile interval of the
+      difference of the two rounds' cluster-bootstrap draws
       (:func:`mognad.scoring.bootstrap_scores`; each organisation-round has its own random
-      stream, so the draws are independent) and its percentile interval. ``method="t"``: the two
-      analytic standard errors combined, ``sqrt(se1² + se2²)``, with Welch-Satterthwaite degrees
-      of freedom.
+      stream, so the draws are independent); too narrow for small groups.
     - **paired** (named rounds): the respondents who answered both rounds (same pseudonymous
       ``respondent_id``); the mean of their score differences with a t-interval. Scores
       ``score_from`` / ``score_to`` are then the means of these respondents.
@@ -557,7 +477,7 @@ def change(
     name : str, optional
         One score of the level (default: all of the level).
     design : {"auto", "independent", "paired"}
-    method : {"bootstrap", "t"}
+    method : {"t", "bootstrap"}
         Interval of the independent design.
     min_overlap : float
         Share of respondents in both rounds above which ``auto`` pairs.
@@ -624,7 +544,6 @@ def change(
     use = design
     if design == "auto":
         use = "paired" if overlap >= 2 and share >= min_overlap else "independent"
-    a = (1 - ci) / 2
     rows = []
     for lv, nm in names:
         j = draws.index(lv, nm)
@@ -635,25 +554,12 @@ def change(
                "n_paired": int(paired.loc[(lv, nm), "n_paired"])}
         if use == "paired":
             p = paired.loc[(lv, nm)]
-            half = stats.t.ppf(1 - a, p["paired_df"]) * p["paired_se"] if p["n_paired"] >= 2 \
-                else np.nan
+            lo, hi = t_interval(p["paired_mean"], p["paired_se"], p["paired_df"], ci)
             row.update(score_from=p["paired_from"], score_to=p["paired_to"],
-                       change=p["paired_mean"], ci_low=p["paired_mean"] - half,
-                       ci_high=p["paired_mean"] + half)
-        elif method == "bootstrap":
-            diff = draws.draws[gb, j, :].astype(np.float64) - draws.draws[ga, j, :]
-            diff = diff[np.isfinite(diff)]
-            lo, hi = (np.quantile(diff, [a, 1 - a]) if diff.size else (np.nan, np.nan))
-            row.update(score_from=pa, score_to=pb, change=pb - pa, ci_low=lo, ci_high=hi)
+                       change=p["paired_mean"], ci_low=float(lo), ci_high=float(hi))
         else:
-            se1, se2 = draws.se[ga, j], draws.se[gb, j]
-            df1, df2 = draws.df[ga, j], draws.df[gb, j]
-            se = np.sqrt(se1**2 + se2**2)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                dfw = se**4 / (se1**4 / df1 + se2**4 / df2)
-            half = stats.t.ppf(1 - a, dfw) * se if np.isfinite(se) else np.nan
-            row.update(score_from=pa, score_to=pb, change=pb - pa, ci_low=pb - pa - half,
-                       ci_high=pb - pa + half)
+            lo, hi = _independent_interval(draws, ga, gb, j, ci=ci, method=method)
+            row.update(score_from=pa, score_to=pb, change=pb - pa, ci_low=lo, ci_high=hi)
         row["design"] = use
         rows.append(row)
     cols = ["org_id", "from_round", "to_round", "level", "name", "score_from", "score_to",
@@ -1000,13 +906,42 @@ def _org_round_scores(data, *, level, name, codebook) -> tuple[pd.DataFrame, obj
     return out.dropna(subset=["score_pct"]).reset_index(drop=True), study
 
 
-def _cluster_ols(formula: str, data: pd.DataFrame, cluster: str, method: str = "pinv"):
-    """OLS with standard errors clustered by ``cluster`` (t with G - 1 df). ``method="qr"`` is
-    faster for designs known to be of full rank."""
-    import statsmodels.formula.api as smf
+SSC_CONVENTIONS = ("nested", "full")
 
-    return smf.ols(formula, data).fit(method=method, cov_type="cluster",
-                                      cov_kwds={"groups": data[cluster]}, use_t=True)
+
+def _cluster_ols(formula: str, data: pd.DataFrame, cluster: str, method: str = "pinv",
+                 *, nested: str | None = None, ssc: str = "nested"):
+    """OLS with standard errors clustered by ``cluster`` (CR1, t with G - 1 df).
+
+    The small-sample factor is ``G / (G - 1) * (N - 1) / (N - K)``. ``K`` is the rank of the
+    design; with ``ssc="nested"`` the fixed effects of the formula term ``nested`` (e.g.
+    ``"C(org_id)"``, with the intercept), which are nested in the clusters, are not counted, as
+    in fixest (``ssc(fixef.K = "nested")``, its default) and reghdfe; ``ssc="full"`` counts
+    every parameter (statsmodels' and ``sandwich::vcovCL(type = "HC1")``'s convention). When
+    the model is saturated (as many observations as parameters, zero residuals) the standard
+    errors are NaN instead of a division by zero or a spurious 0.
+    ``method="qr"`` is faster for designs known to be of full rank.
+    """
+    import statsmodels.formula.api as smf
+    from statsmodels.regression.linear_model import RegressionResultsWrapper
+
+    if ssc not in SSC_CONVENTIONS:
+        raise MognadError(f"ssc must be one of {list(SSC_CONVENTIONS)}; got {ssc!r}")
+    fit = smf.ols(formula, data).fit(method=method)
+    res = fit.get_robustcov_results(cov_type="cluster", groups=data[cluster].to_numpy(),
+                                    use_correction=False, use_t=True)
+    X = fit.model.exog
+    n, k = X.shape[0], int(np.linalg.matrix_rank(X))
+    saturated = n <= k  # zero residuals: no information about the error variance
+    if ssc == "nested" and nested is not None:
+        names = fit.model.exog_names
+        fe = [j for j, nm in enumerate(names) if nm == "Intercept" or nm.startswith(nested + "[")]
+        k -= int(np.linalg.matrix_rank(X[:, fe])) if fe else 0
+    g = int(pd.Series(data[cluster]).nunique())
+    factor = g / (g - 1) * (n - 1) / (n - k) if n > k and g > 1 and not saturated else np.nan
+    res.cov_params_default = res.cov_params_default * factor
+    res.ssc_factor = factor
+    return RegressionResultsWrapper(res)  # named parameters, as from .fit()
 
 
 def programme_effect(
@@ -1017,6 +952,8 @@ def programme_effect(
     level: str = "total",
     name: str | None = None,
     comparison: Sequence[str] | None = None,
+    exclude_events: bool = False,
+    ssc: str = "nested",
     ci: float = 0.95,
     codebook: str | Codebook | None = None,
 ) -> pd.DataFrame:
@@ -1027,10 +964,25 @@ def programme_effect(
         score_or = a_o + l_r + effect * participant_o * [r >= start_round] + e_or
 
     with organisation and round fixed effects, fitted by OLS with standard errors clustered by
-    organisation (statsmodels ``cov_type="cluster"``; t with G - 1 degrees of freedom, G the
-    number of organisations). ``effect`` is the average effect on the participants after the
-    start in percentage points, valid if participants and comparison organisations would have
-    moved in parallel without the programme.
+    organisation (CR1; t with G - 1 degrees of freedom, G the number of organisations).
+    ``effect`` is the average effect on the participants after the start in percentage points,
+    valid if participants and comparison organisations would have moved in parallel without the
+    programme.
+
+    **Small-sample factor.** ``G / (G - 1) * (N - 1) / (N - K)`` with ``N`` organisation-rounds.
+    By default (``ssc="nested"``) ``K`` leaves out the organisation fixed effects, which are
+    nested in the organisation clusters: the convention of fixest (``ssc(fixef.K =
+    "nested")``, its default) and of reghdfe. ``ssc="full"`` counts them as well (statsmodels'
+    and ``sandwich::vcovCL(type = "HC1")``'s convention), which inflates the standard error by
+    ``sqrt((N - K_nested) / (N - K_full))``, e.g. 1.2 with six rounds.
+
+    **Comparison organisations with events of their own** (a funding change, a course, a
+    reorganisation: any recorded event other than the programme's own) may have moved for
+    their own reasons. They are counted in ``n_comparison_with_events`` and listed in
+    ``comparison_with_events``; ``exclude_events=True`` leaves them out of the comparison.
+
+    A regression with no residual degrees of freedom (a small study with a small comparison
+    group, where ``N <= K``) gives NaN standard errors and a ``note``, never an exception.
 
     **Pre-trend test.** (1) Leads: the same model plus ``participant x round`` indicators for
     every round before the start except the last one (the reference); ``pretrend_p`` is the
@@ -1055,16 +1007,23 @@ def programme_effect(
     comparison : sequence of str, optional
         Comparison organisations; default every non-participant of the participants'
         organisation types (all non-participants for a score table without types).
+    exclude_events : bool
+        Leave comparison organisations with recorded events of their own out (default: keep
+        and flag them).
+    ssc : {"nested", "full"}
+        Small-sample convention of the clustered standard errors (see above).
     ci : float
     codebook : optional
 
     Returns
     -------
     DataFrame
-        One row: ``level``, ``name``, ``start_round``, ``estimate``, ``se``, ``ci_low``,
-        ``ci_high``, ``p_value``, ``n_participants``, ``n_comparison``, ``n_org_rounds``,
-        ``pretrend_f``, ``pretrend_df``, ``pretrend_p``, ``pretrend_slope``,
-        ``pretrend_slope_low``, ``pretrend_slope_high``, ``flag``, ``note``.
+        One row: ``design`` (``"difference_in_differences"``), ``level``, ``name``,
+        ``start_round``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``p_value``,
+        ``n_participants``, ``n_comparison``, ``n_comparison_with_events``,
+        ``comparison_with_events``, ``n_org_rounds``, ``ssc``, ``pretrend_f``, ``pretrend_df``,
+        ``pretrend_p``, ``pretrend_slope``, ``pretrend_slope_low``, ``pretrend_slope_high``,
+        ``flag``, ``note``.
 
     Examples
     --------
@@ -1106,6 +1065,16 @@ def programme_effect(
                 comp = {o for o in comp if types.get(o) in ptypes}
     else:
         comp = {str(c) for c in comparison} - participants
+    if ssc not in SSC_CONVENTIONS:
+        raise MognadError(f"ssc must be one of {list(SSC_CONVENTIONS)}; got {ssc!r}")
+    own_events: set[str] = set()
+    if st is not None:
+        ev = _events(st)
+        ev = ev[~ev["kind"].isin(["programme_start", "programme_end"])]
+        own_events = set(ev["org_id"]) & comp & set(scores["org_id"])
+    if exclude_events:
+        comp -= own_events
+        own_events = set()
     d = scores[scores["org_id"].isin(participants | comp)].copy()
     d["treated"] = d["org_id"].isin(participants).astype(float)
     d["post"] = (d["round"] >= start_round).astype(float)
@@ -1122,42 +1091,63 @@ def programme_effect(
     if not pre or not (d["round"] >= start_round).any():
         raise MognadError(f"need rounds both before and from start_round {start_round}; the "
                           f"data have {sorted(d['round'].unique())}")
-    res = _cluster_ols("score_pct ~ C(org_id) + C(rnd) + D", d, "org_id")
+    notes = []
+
+    def fit(formula, data):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # rank-deficient designs are handled by NaN below
+            return _cluster_ols(formula, data, "org_id", nested="C(org_id)", ssc=ssc)
+
+    res = fit("score_pct ~ C(org_id) + C(rnd) + D", d)
     est, se = float(res.params["D"]), float(res.bse["D"])
     lo, hi = (float(v) for v in res.conf_int(alpha=1 - ci).loc["D"])
-    row = {"level": level, "name": name or level, "start_round": start_round,
-           "estimate": est, "se": se, "ci_low": lo, "ci_high": hi,
+    if not np.isfinite(se):
+        notes.append("no standard error: the model has no residual degrees of freedom "
+                     f"({len(d)} organisation-rounds)")
+    row = {"design": "difference_in_differences", "level": level, "name": name or level,
+           "start_round": start_round, "estimate": est, "se": se, "ci_low": lo, "ci_high": hi,
            "p_value": float(res.pvalues["D"]), "n_participants": n_par,
-           "n_comparison": n_com, "n_org_rounds": len(d), "pretrend_f": np.nan,
-           "pretrend_df": np.nan, "pretrend_p": np.nan, "pretrend_slope": np.nan,
-           "pretrend_slope_low": np.nan, "pretrend_slope_high": np.nan, "flag": False,
-           "note": ""}
+           "n_comparison": n_com, "n_comparison_with_events": len(own_events),
+           "comparison_with_events": " ".join(sorted(own_events)), "n_org_rounds": len(d),
+           "ssc": ssc, "pretrend_f": np.nan, "pretrend_df": np.nan, "pretrend_p": np.nan,
+           "pretrend_slope": np.nan, "pretrend_slope_low": np.nan, "pretrend_slope_high": np.nan,
+           "flag": False, "note": ""}
     if len(pre) >= 2:
         leads = []
         for r in pre[:-1]:
             col = f"lead_{r}"
             d[col] = d["treated"] * (d["round"] == r)
             leads.append(col)
-        res_l = _cluster_ols("score_pct ~ C(org_id) + C(rnd) + D + " + " + ".join(leads), d,
-                             "org_id")
-        ft = res_l.f_test(", ".join(f"{c} = 0" for c in leads))
-        row["pretrend_f"] = float(np.squeeze(ft.fvalue))
-        row["pretrend_df"] = len(leads)
-        row["pretrend_p"] = float(np.squeeze(ft.pvalue))
+        res_l = fit("score_pct ~ C(org_id) + C(rnd) + D + " + " + ".join(leads), d)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ft = res_l.f_test(", ".join(f"{c} = 0" for c in leads))
+            fval, pval = float(np.squeeze(ft.fvalue)), float(np.squeeze(ft.pvalue))
+        except (ValueError, np.linalg.LinAlgError):
+            fval = pval = np.nan
+        row["pretrend_f"], row["pretrend_df"], row["pretrend_p"] = fval, len(leads), pval
         dp = d[d["round"] < start_round].copy()
         dp["slope"] = dp["treated"] * (dp["round"] - start_round)
-        res_s = _cluster_ols("score_pct ~ C(org_id) + C(rnd) + slope", dp, "org_id")
+        res_s = fit("score_pct ~ C(org_id) + C(rnd) + slope", dp)
         row["pretrend_slope"] = float(res_s.params["slope"])
         row["pretrend_slope_low"], row["pretrend_slope_high"] = (
             float(v) for v in res_s.conf_int(alpha=1 - ci).loc["slope"])
-        row["flag"] = bool(row["pretrend_p"] < 0.05)
+        if not (np.isfinite(pval) and np.isfinite(row["pretrend_slope_low"])):
+            notes.append("pre-trend test not estimable: too few organisation-rounds before the "
+                         f"start ({len(dp)}) for the parameters")
+        row["flag"] = bool(np.isfinite(pval) and pval < 0.05)
         if row["flag"]:
-            row["note"] = (f"pre-trends differ (joint test of leads p = {row['pretrend_p']:.3f});"
-                           " the estimate assumes parallel trends")
+            notes.append(f"pre-trends differ (joint test of leads p = {pval:.3f}); the estimate "
+                         "assumes parallel trends")
     else:
-        row["note"] = "no pre-trend test: fewer than two rounds before the start"
+        notes.append("no pre-trend test: fewer than two rounds before the start")
+    if own_events:
+        notes.append(f"{len(own_events)} comparison organisation(s) with events of their own "
+                     "(exclude_events=True leaves them out)")
+    row["note"] = "; ".join(notes)
     out = pd.DataFrame([row])
-    for c in ("level", "name", "note"):
+    for c in ("design", "level", "name", "comparison_with_events", "ssc", "note"):
         out[c] = out[c].astype("str")
     return out
 
@@ -1201,16 +1191,6 @@ def target_path(start: tuple[int, float] = (2021, 48.0), end: tuple[int, float] 
 
 
 # ============================================================================== event study
-def _welch(after: np.ndarray, before: np.ndarray):
-    n1, n0 = after.size, before.size
-    if n1 < 2 or n0 < 2:
-        return np.nan, np.nan
-    v1, v0 = after.var(ddof=1) / n1, before.var(ddof=1) / n0
-    se = np.sqrt(v1 + v0)
-    df = (v1 + v0) ** 2 / (v1**2 / (n1 - 1) + v0**2 / (n0 - 1)) if se > 0 else np.nan
-    return se, df
-
-
 def _national_change(points: pd.DataFrame, focal: str, wa: pd.Series, wb: pd.Series):
     """Change of the other organisations between two weighted sets of rounds (two-way FE)."""
     others = points[points["org_id"] != focal].copy()
@@ -1222,7 +1202,8 @@ def _national_change(points: pd.DataFrame, focal: str, wa: pd.Series, wb: pd.Ser
         return np.nan, np.nan, np.nan, np.nan
     others["rnd"] = pd.Categorical(others["round"].astype(str),
                                    categories=[str(r) for r in rounds])
-    res = _cluster_ols("score_pct ~ C(org_id) + C(rnd)", others, "org_id", method="qr")
+    res = _cluster_ols("score_pct ~ C(org_id) + C(rnd)", others, "org_id", method="qr",
+                       nested="C(org_id)")
     L = np.zeros(len(res.params))
     names = list(res.params.index)
     for r in rounds:
@@ -1238,7 +1219,7 @@ def _national_change(points: pd.DataFrame, focal: str, wa: pd.Series, wb: pd.Ser
     return float(np.squeeze(tt.effect)), float(np.squeeze(tt.sd)), float(tt.df_denom), dev_var
 
 
-def event_change(
+def pre_post_change(
     study,
     *,
     org_id: str | Sequence[str],
@@ -1252,6 +1233,12 @@ def event_change(
     codebook: str | Codebook | None = None,
 ) -> pd.DataFrame:
     """Scores before and after an organisation event (e.g. a reorganisation), with intervals.
+
+    The design is a respondent-level **pre/post comparison** (column ``design``:
+    ``"pre_post"``), with the national change over the same rounds as adjustment
+    (``net_change``); :func:`mognad.casestudy.difference_in_differences` is the
+    organisation-round difference in differences against comparison organisations. Both are
+    legitimate; a report says which one it shows.
 
     The event's date comes from the study's events table. Rounds are calendar years, so the
     organisation's rounds are split into *before* (rounds before the event's year) and *after*
@@ -1295,9 +1282,10 @@ def event_change(
     Returns
     -------
     DataFrame
-        One row per organisation, event and score: ``org_id``, ``event_kind``, ``event_date``,
-        ``level``, ``name``, ``rounds_before``, ``rounds_after``, ``n_before``, ``n_after``,
-        ``mean_before``, ``mean_after``, ``change``, ``ci_low``, ``ci_high``, ``p_value``,
+        One row per organisation, event and score: ``design`` (``"pre_post"``), ``org_id``,
+        ``event_kind``, ``event_date``, ``level``, ``name``, ``rounds_before``, ``rounds_after``,
+        ``n_before``, ``n_after`` (respondent scores), ``score_before``, ``score_after``,
+        ``change``, ``ci_low``, ``ci_high``, ``p_value``,
         ``se_method``, ``org_round_sd``, ``national_change``, ``national_ci_low``,
         ``national_ci_high``,
         ``net_change``, ``net_ci_low``, ``net_ci_high``, ``net_p_value``.
@@ -1313,7 +1301,7 @@ def event_change(
     >>> _ = synthesize(root / "data", seed=3, profile="small")
     >>> _ = init_study(root / "study")
     >>> _ = ingest(root / "data" / "inputs", study=root / "study")
-    >>> ev = event_change(root / "study", org_id="R12", name="innovation")
+    >>> ev = pre_post_change(root / "study", org_id="R12", name="innovation")
     >>> ev[["name", "rounds_before", "rounds_after", "se_method"]]
              name rounds_before            rounds_after se_method
     0  innovation          2019  2021 2022 2023 2024   cluster
@@ -1328,8 +1316,8 @@ def event_change(
     ev = _events(study)
     ev = ev[ev["org_id"].isin(org_ids)]
     ev = ev[ev["kind"] != "programme_end"] if event_kind is None else ev[ev["kind"] == event_kind]
-    cols = ["org_id", "event_kind", "event_date", "level", "name", "rounds_before",
-            "rounds_after", "n_before", "n_after", "mean_before", "mean_after", "change",
+    cols = ["design", "org_id", "event_kind", "event_date", "level", "name", "rounds_before",
+            "rounds_after", "n_before", "n_after", "score_before", "score_after", "change",
             "ci_low", "ci_high", "p_value", "se_method", "org_round_sd", "national_change",
             "national_ci_low",
             "national_ci_high", "net_change", "net_ci_low", "net_ci_high", "net_p_value"]
@@ -1358,14 +1346,15 @@ def event_change(
             s = rs[rs["name"] == nm]
             b, a = s[before.loc[s.index]], s[after.loc[s.index]]
             xb, xa = b["score_pct"].to_numpy(float), a["score_pct"].to_numpy(float)
-            row = {"org_id": e.org_id, "event_kind": e.kind, "event_date": e.date.date(),
+            row = {"design": "pre_post", "org_id": e.org_id, "event_kind": e.kind,
+                   "event_date": e.date.date(),
                    "level": level, "name": nm,
                    "rounds_before": " ".join(str(r) for r in sorted(b["round"].unique())),
                    "rounds_after": " ".join(str(r) for r in sorted(a["round"].unique())),
                    "n_before": xb.size, "n_after": xa.size,
-                   "mean_before": xb.mean() if xb.size else np.nan,
-                   "mean_after": xa.mean() if xa.size else np.nan}
-            diff = row["mean_after"] - row["mean_before"]
+                   "score_before": xb.mean() if xb.size else np.nan,
+                   "score_after": xa.mean() if xa.size else np.nan}
+            diff = row["score_after"] - row["score_before"]
             if repeated and xb.size >= 2 and xa.size >= 2:
                 dd = pd.concat([b.assign(after=0.0), a.assign(after=1.0)], ignore_index=True)
                 dd["respondent_id"] = dd["respondent_id"].astype(str)
@@ -1373,7 +1362,8 @@ def event_change(
                 se, df, method = float(res.bse["after"]), float(res.df_resid_inference), \
                     "cluster"
             else:
-                (se, df), method = _welch(xa, xb), "welch"
+                w = welch_interval(xa, xb)
+                se, df, method = w["se"], w["df"], "welch"
             half = stats.t.ppf(z, df) * se if np.isfinite(se) else np.nan
             row.update(change=diff, ci_low=diff - half, ci_high=diff + half,
                        p_value=2 * stats.t.sf(abs(diff / se), df) if se and np.isfinite(se)
@@ -1399,7 +1389,7 @@ def event_change(
                        if np.isfinite(tse) and tse > 0 else np.nan)
             rows.append(row)
     out = pd.DataFrame(rows, columns=cols)
-    for c in ("org_id", "event_kind", "level", "name", "rounds_before", "rounds_after",
+    for c in ("design", "org_id", "event_kind", "level", "name", "rounds_before", "rounds_after",
               "se_method"):
         out[c] = out[c].astype("str")
     return out
@@ -1567,15 +1557,16 @@ def largest_movers(
     k: int = 5,
     min_n: int = 5,
     ci: float = 0.95,
+    method: str = "t",
     n_boot: int = 1000,
     seed: int = 0,
 ) -> pd.DataFrame:
     """The organisations that rose and fell most between two rounds, with intervals.
 
     Disclosure-safe: organisations only (no units), and only those with at least ``min_n``
-    respondents in *both* rounds. Changes are independent-sample differences of the
-    cluster-bootstrap draws (as :func:`change` with ``design="independent"``), so named
-    follow-up respondents are not paired here (the intervals are then somewhat conservative).
+    respondents in *both* rounds. Changes and intervals are those of :func:`change` with
+    ``design="independent"`` (same ``method``), so named follow-up respondents are not paired
+    here (the intervals are then somewhat conservative).
 
     Parameters
     ----------
@@ -1589,8 +1580,9 @@ def largest_movers(
         Organisations per direction.
     min_n : int
         Minimum respondents in each round.
-    ci, n_boot, seed
-        Bootstrap interval settings.
+    ci, method, n_boot, seed
+        Interval settings as in :func:`change` (``n_boot`` and ``seed`` for
+        ``method="bootstrap"``).
 
     Returns
     -------
@@ -1610,20 +1602,20 @@ def largest_movers(
         raise MognadError(f"there is no round before {to_round} in the study")
     nm = _check_level(level, name if level != "total" else None, cb)[0]
     resp = _responses(study, rounds=[from_round, to_round])
-    sd = bootstrap_scores(resp, codebook=cb, by=("org_id", "round"), n_boot=n_boot, seed=seed)
+    if method not in CHANGE_METHODS:
+        raise MognadError(f"method must be one of {list(CHANGE_METHODS)}; got {method!r}")
+    sd = bootstrap_scores(resp, codebook=cb, by=("org_id", "round"),
+                          n_boot=n_boot if method == "bootstrap" else 0, seed=seed)
     j = sd.index(level, nm)
     g = sd.groups.assign(org_id=sd.groups["org_id"].astype(str), row=np.arange(sd.n_groups))
     wide = g.pivot(index="org_id", columns="round", values="row").dropna()
-    a = (1 - ci) / 2
     rows = []
     for org, (ia, ib) in zip(wide.index, wide[[from_round, to_round]].to_numpy(dtype=int),
                              strict=True):
         na, nb = int(sd.n_respondents[ia, j]), int(sd.n_respondents[ib, j])
         if min(na, nb) < min_n:
             continue
-        diff = sd.draws[ib, j].astype(float) - sd.draws[ia, j]
-        diff = diff[np.isfinite(diff)]
-        lo, hi = np.quantile(diff, [a, 1 - a]) if diff.size else (np.nan, np.nan)
+        lo, hi = _independent_interval(sd, ia, ib, j, ci=ci, method=method)
         rows.append({"org_id": org, "score_from": sd.point[ia, j], "score_to": sd.point[ib, j],
                      "change": sd.point[ib, j] - sd.point[ia, j], "ci_low": lo, "ci_high": hi,
                      "n_from": na, "n_to": nb})
@@ -1829,7 +1821,7 @@ _COLUMN_LABELS = {
         "n_to": "Svarande till", "score_pct": "Resultat (%)", "type": "Typ", "label": "Beskrivning",
         "share": "Andel", "mean_probability": "Medelsannolikhet", "event_kind": "Händelse",
         "event_date": "Datum", "rounds_before": "Omgångar före", "rounds_after": "Omgångar efter",
-        "mean_before": "Före (%)", "mean_after": "Efter (%)", "national_change": "Riket (pe)",
+        "score_before": "Före (%)", "score_after": "Efter (%)", "national_change": "Riket (pe)",
         "net_change": "Netto (pe)", "net_ci_low": "Netto KI nedre", "net_ci_high": "Netto KI övre",
         "from_round": "Från", "to_round": "Till", "design": "Design", "n_paired": "Parade svar",
         "weight": "Vikt", "contribution": "Bidrag (pe)", "total_row": "Totalt",
@@ -1850,7 +1842,7 @@ _COLUMN_LABELS = {
         "score_pct": "Score (%)", "type": "Type", "label": "Description", "share": "Share",
         "mean_probability": "Mean probability", "event_kind": "Event", "event_date": "Date",
         "rounds_before": "Rounds before", "rounds_after": "Rounds after",
-        "mean_before": "Before (%)", "mean_after": "After (%)",
+        "score_before": "Before (%)", "score_after": "After (%)",
         "national_change": "National (pp)", "net_change": "Net (pp)", "net_ci_low": "Net CI low",
         "net_ci_high": "Net CI high", "from_round": "From", "to_round": "To", "design": "Design",
         "n_paired": "Paired respondents", "weight": "Weight", "contribution": "Contribution (pp)",
@@ -1862,14 +1854,18 @@ _COLUMN_LABELS = {
 
 _VALUE_LABELS = {
     "sv": {"all": "Alla deltagare", "balanced": "Balanserad panel", "up": "Upp", "down": "Ned",
-           "independent": "oberoende", "paired": "parad", "reorganisation": "Omorganisation",
+           "independent": "oberoende", "paired": "parad", "pre_post": "före/efter",
+           "difference_in_differences": "skillnad i skillnader",
+           "reorganisation": "Omorganisation",
            "funding_change": "Ändrad finansieringsmodell", "course_start": "Utbildning",
            "programme_start": "Programstart", "estimate": "Modellskattning",
            "participants_mean": "Deltagarnas medelvärde", "kommun": "Kommun",
            "region": "Region", "myndighet": "Myndighet", "bolag": "Bolag", "annan": "Annan",
            "okänd": "Okänd"},
     "en": {"all": "All participants", "balanced": "Balanced panel", "up": "Up", "down": "Down",
-           "independent": "independent", "paired": "paired", "reorganisation": "Reorganisation",
+           "independent": "independent", "paired": "paired", "pre_post": "before/after",
+           "difference_in_differences": "difference in differences",
+           "reorganisation": "Reorganisation",
            "funding_change": "Funding model change", "course_start": "Training course",
            "programme_start": "Programme start", "estimate": "Model estimate",
            "participants_mean": "Participants' mean", "kommun": "Municipality",
@@ -2276,7 +2272,7 @@ def describe_programme(effect: pd.DataFrame | None, lang: str = "sv"):
 
 def describe_events(events: pd.DataFrame, study=None, lang: str = "sv",
                     codebook: str | Codebook | None = None):
-    """For each organisation event of :func:`event_change`: the largest net change, as Markdown."""
+    """For each organisation event of :func:`pre_post_change`: the largest net change, as Markdown."""
     from IPython.display import Markdown
 
     from mognad.present.text import fmt_pp
@@ -2448,7 +2444,7 @@ def plot_trajectories(traj: pd.DataFrame, *, events: pd.DataFrame | None = None,
 
     from mognad.present import plots
 
-    plots._style()
+    plt.rcParams.update(plots.legacy_rc())  # global, until plot_* take ax= (present layer)
     lang = _lang(lang)
     keys = list(dict.fromkeys(zip(traj["level"], traj["name"], strict=True)))
     n = len(keys)
@@ -2509,7 +2505,7 @@ def plot_forest(frame: pd.DataFrame, *, label: str, estimate: str = "change",
 
     from mognad.present import plots
 
-    plots._style()
+    plt.rcParams.update(plots.legacy_rc())  # global, until plot_* take ax= (present layer)
     lang = _lang(lang)
     rows = frame.dropna(subset=[estimate]).reset_index(drop=True)
     y = np.arange(len(rows))[::-1]
@@ -2525,7 +2521,7 @@ def plot_forest(frame: pd.DataFrame, *, label: str, estimate: str = "change",
 
 
 def plot_event_change(events: pd.DataFrame, *, lang: str = "sv", codebook=None, study=None):
-    """Net change around each event (:func:`event_change`) as a forest plot, one row per
+    """Net change around each event (:func:`pre_post_change`) as a forest plot, one row per
     organisation and score."""
     names = {}
     if study is not None:

@@ -6,6 +6,21 @@ codebook (item texts, names of categories and dimensions) and value labels for t
 Respondent-level exports stay pseudonymous: a frame that carries something that looks like a raw
 identity (an e-mail column, a person's name, a personal identity number, an ``@`` in
 ``respondent_id``) is refused.
+
+Formula injection
+-----------------
+Text from data (unit, role and organisation names …) that a spreadsheet would take for a formula
+never becomes one:
+
+- **XLSX**: every text cell is written as a text cell (``t="s"``/inline string), also when it
+  starts with ``=``; the value is kept exactly, and Excel or LibreOffice show it as text.
+- **CSV**: a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (or
+  their full-width forms ``＝ ＋ － ＠``) is prefixed with an apostrophe ``'``, as OWASP recommends
+  ("CSV Injection"), so ``=HYPERLINK(...)`` is written ``'=HYPERLINK(...)``. A text that is a
+  plain number (``-5``, ``+1.5``) is left alone, and numeric columns are never touched: negative
+  numbers stay numbers. Column names get the same treatment.
+
+Parquet and SPSS files are not evaluated by their readers and are written unchanged.
 """
 
 from __future__ import annotations
@@ -22,6 +37,7 @@ import pandas as pd
 
 from mognad.codebook import LANGS, Codebook, load_codebook
 from mognad.errors import MognadError
+from mognad.io.readers import EMAIL_PATTERN, PERSONNUMMER_PATTERN
 from mognad.psychometrics import responses_wide
 
 EXPORT_FORMATS = ("csv", "xlsx", "parquet", "sav")
@@ -30,6 +46,7 @@ _SUFFIXES = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".pq": "parq
 __all__ = [
     "EXPORT_FORMATS",
     "check_pseudonymous",
+    "neutralise_formulas",
     "export_responses_wide",
     "export_table",
 ]
@@ -46,8 +63,6 @@ _IDENTITY_COLUMNS = {
 # Names that are a person's name only in respondent-level data (elsewhere e.g. an organisation's).
 _NAME_COLUMNS = {"name", "namn"}
 _IDENTITY_FRAGMENTS = ("email", "e_post", "epost", "personnummer")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_PERSONNUMMER = re.compile(r"\b(?:19|20)?\d{6}[-+]\d{4}\b")
 # Columns that hold identifiers: written as text so that leading zeros survive.
 _ID_COLUMNS = {"org_id", "respondent_id", "parent_org_id", "county_code", "municipality_code"}
 
@@ -130,7 +145,8 @@ def check_pseudonymous(frame: pd.DataFrame) -> None:
             )
     for col in _text_columns(frame):
         text = frame[col].astype("string")
-        for pattern, what in ((_EMAIL, "an e-mail address"), (_PERSONNUMMER, "a personnummer")):
+        for pattern, what in ((EMAIL_PATTERN, "an e-mail address"),
+                              (PERSONNUMMER_PATTERN, "a personnummer")):
             hit = text.str.contains(pattern).fillna(False).to_numpy(dtype=bool)
             if hit.any():
                 row = frame.index[hit.argmax()]
@@ -172,12 +188,17 @@ def _ids_as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _atomic_write(path: Path, write: Callable[[str], None], fmt: str) -> None:
     """Write through a temporary file in the target folder, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Hidden, in the same folder (so os.replace is atomic), ending in the real suffix (writers
-    # such as pandas' Excel writer check it).
-    fd, tmp = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}"
-    )
+    if path.is_dir():
+        raise MognadError(f"cannot write {path}: it is a folder; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Hidden, in the same folder (so os.replace is atomic), ending in the real suffix
+        # (writers such as pandas' Excel writer check it).
+        fd, tmp = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}"
+        )
+    except OSError as exc:
+        raise MognadError(f"cannot write {path}: {exc.strerror or exc}") from None
     os.close(fd)
     try:
         write(tmp)
@@ -238,18 +259,116 @@ def _provenance_text(provenance: dict | None) -> str:
     return json.dumps(provenance or {}, ensure_ascii=False, sort_keys=True, default=str)
 
 
+#: SPSS document (note) lines hold at most 80 bytes; readers drop trailing blanks of a line.
+SPSS_NOTE_BYTES = 80
+
+
+def _note_lines(text: str, limit: int = SPSS_NOTE_BYTES) -> list[str]:
+    """Split a text into SPSS document lines of at most ``limit`` UTF-8 bytes.
+
+    No character is cut, and no line ends with a blank (SPSS pads lines with blanks and readers
+    strip them), so ``"".join(lines) == text``.
+
+    Examples
+    --------
+    >>> lines = _note_lines('{"study": "Åre kommun", "x": "' + "ö" * 50 + '"}', limit=20)
+    >>> max(len(x.encode()) for x in lines) <= 20, "".join(lines).startswith('{"study": "Åre')
+    (True, True)
+    >>> any(x.endswith(" ") for x in lines)
+    False
+    """
+    lines: list[str] = []
+    rest = text
+    while rest:
+        cut, size = 0, 0
+        for ch in rest:
+            n = len(ch.encode("utf-8"))
+            if size + n > limit:
+                break
+            size += n
+            cut += 1
+        back = cut
+        while back < len(rest) and back > 1 and rest[back - 1] == " ":
+            back -= 1  # do not end a line with a blank
+        if back < len(rest) and rest[back - 1] != " ":
+            cut = back
+        lines.append(rest[:cut])
+        rest = rest[cut:]
+    return lines
+
+
+# ------------------------------------------------------------------------------ formula injection
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_PLAIN_NUMBER = r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as a formula, prefixed with ``'`` (for CSV).
+
+    Only text columns (and the column names) are touched; a text that is a plain number keeps
+    its form.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"unit": ["=HYPERLINK(\\"http://x\\")", "@SUM(A1)", "-5", "Skola"],
+    ...                   "delta": [-1.5, 2.0, -3.0, 0.0]})
+    >>> out = neutralise_formulas(t)
+    >>> out["unit"].tolist(), out["delta"].tolist()
+    (['\\'=HYPERLINK("http://x")', "'@SUM(A1)", '-5', 'Skola'], [-1.5, 2.0, -3.0, 0.0])
+    """
+    out = frame.copy()
+    for col in _text_columns(out):
+        text = out[col].astype("string")
+        risky = text.str.startswith(_FORMULA_START).fillna(False)
+        risky &= ~text.str.fullmatch(_PLAIN_NUMBER).fillna(False)
+        if risky.any():
+            values = out[col].astype(object)
+            values[risky.to_numpy(dtype=bool)] = "'" + text[risky]
+            out[col] = values
+    out.columns = [
+        "'" + c if isinstance(c, str) and c.startswith(_FORMULA_START)
+        and not re.fullmatch(_PLAIN_NUMBER, c) else c
+        for c in out.columns
+    ]
+    return out
+
+
+def _cells_as_text(ws, frame: pd.DataFrame, header_rows: int = 1) -> None:
+    """Make every text cell of a sheet written from ``frame`` a text cell, never a formula.
+
+    openpyxl turns any string starting with ``=`` into a formula; this undoes that for data.
+    """
+    for j, col in enumerate(frame.columns, start=1):
+        head = ws.cell(row=1, column=j)
+        if isinstance(head.value, str) and head.data_type == "f":
+            head.data_type = "s"
+        if col not in _text_columns(frame):
+            continue
+        text = frame[col].astype("string")
+        hits = text.str.startswith("=").fillna(False).to_numpy(dtype=bool)
+        for i in hits.nonzero()[0]:
+            cell = ws.cell(row=int(i) + 1 + header_rows, column=j)
+            cell.data_type = "s"
+
+
 # ---------------------------------------------------------------------------------------- writers
 def _write_csv(frame: pd.DataFrame, tmp: str) -> None:
-    frame.to_csv(tmp, index=False, encoding="utf-8")
+    # CRLF line ends (RFC 4180): the writer then quotes any cell holding a CR or LF, so a line
+    # break inside a name cannot split a row
+    neutralise_formulas(frame).to_csv(tmp, index=False, encoding="utf-8", lineterminator="\r\n")
 
 
 def _write_xlsx(frame: pd.DataFrame, tmp: str, provenance: dict | None) -> None:
     with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
         frame.to_excel(writer, sheet_name="data", index=False)
+        _cells_as_text(writer.sheets["data"], frame)
         if provenance:
-            pd.DataFrame(
+            prov = pd.DataFrame(
                 {"key": list(provenance), "value": [str(v) for v in provenance.values()]}
-            ).to_excel(writer, sheet_name="provenance", index=False)
+            )
+            prov.to_excel(writer, sheet_name="provenance", index=False)
+            _cells_as_text(writer.sheets["provenance"], prov)
 
 
 def _write_parquet(frame: pd.DataFrame, tmp: str, provenance: dict | None) -> None:
@@ -292,7 +411,7 @@ def _write_sav(
     value_labels = {c: scale for c in items if pd.api.types.is_numeric_dtype(data[c]) and scale}
     for c in items:
         measure[c] = "ordinal"
-    note = _provenance_text(provenance) if provenance else None
+    note = _note_lines(_provenance_text(provenance)) if provenance else None
     pyreadstat.write_sav(
         data,
         tmp,
@@ -335,7 +454,9 @@ def export_table(
     provenance : dict, optional
         Where the numbers come from (data fingerprint, codebook version, parameters, package
         version, synthetic or not). Stored inside the file (Excel: sheet ``provenance``; Parquet:
-        schema metadata ``mognad.provenance``; SPSS: a document note, JSON) or, for CSV, in a
+        schema metadata ``mognad.provenance``; SPSS: the document record, JSON split into lines of
+        at most 80 bytes, to be joined without separator, e.g. ``"".join(meta.notes)`` in
+        pyreadstat or ``paste(attr(d, "notes"), collapse = "")`` in R haven) or, for CSV, in a
         sidecar ``<file>.provenance.json``.
 
     Returns
@@ -355,6 +476,8 @@ def export_table(
     are written as text so that leading zeros survive; read them back as strings (e.g.
     ``pd.read_csv(path, dtype={"org_id": str})``). CSV is UTF-8 with a header row. In SPSS all
     numbers are doubles and ``<NA>`` becomes system-missing; missing text becomes an empty string.
+    CSV lines end in CRLF (RFC 4180). Text that a spreadsheet would take for a formula is
+    neutralised in CSV and written as text in XLSX (see the module notes).
 
     Examples
     --------

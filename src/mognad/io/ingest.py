@@ -3,12 +3,21 @@
 Guarantees
 ----------
 - **Clear errors**: a rejected file raises :class:`~mognad.errors.ValidationError` naming the file,
-  the row as a spreadsheet shows it (header = row 1), the column, the value and what is valid.
+  the row as a spreadsheet shows it (header = row 1, blank lines count; see
+  :mod:`mognad.io.readers`), the column, the value and what is valid.
 - **All or nothing** per file: everything is validated before the store is touched, and the write
   is one transaction.
 - **Idempotent**: a file whose content was ingested before adds nothing (content fingerprint).
-- **Privacy**: respondent ids are replaced by a keyed hash (HMAC-SHA256 with the study's key)
-  before they reach the store; the same id in the same organisation gives the same pseudonym.
+- **Privacy**: respondent ids are normalised (:func:`normalise_ids`: surrounding Unicode white
+  space and zero-width characters removed, Unicode NFC, case-folded) and replaced by a keyed hash
+  (HMAC-SHA256 with the study's key) before they reach the store; the same person in the same
+  organisation gives the same pseudonym however the id was typed. Messages never show a
+  respondent id (they give the row), nor any value that looks like an e-mail address or a
+  personnummer.
+- **No silent loss**: a wide responses file must have every item of the codebook (or be ingested
+  with ``allow_missing_items=True``, which warns); the reader refuses formula cells without a
+  saved value, files over the size limit and damaged text, and warns about XLSX sheets it did not
+  read (see :mod:`mognad.io.readers`). Warnings are in :attr:`IngestResult.warnings`.
 
 Accepted inputs: CSV (``,``, ``;`` or tab; UTF-8 with or without BOM, or cp1252 as Swedish
 Excel writes it), XLSX (first sheet) and SPSS ``.sav``. "vet ej", "-" and empty cells are missing.
@@ -16,8 +25,8 @@ Excel writes it), XLSX (first sheet) and SPSS ``.sav``. "vet ej", "-" and empty 
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
-import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,19 +36,50 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import yaml
 
 from mognad.errors import MognadError, ValidationError
+from mognad.io.readers import (
+    SUPPORTED_SUFFIXES,
+    RawTable,
+    display_name,
+    looks_like_identity,
+    read_preview,
+    read_raw,
+    show_columns,
+)
 from mognad.io.store import Study, open_study, quiet, read_key
 
-SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".sav")
+__all__ = [
+    "KINDS",
+    "SUPPORTED_SUFFIXES",
+    "IngestResult",
+    "KindSpec",
+    "Problems",
+    "RawTable",
+    "detect_kind",
+    "ingest",
+    "normalise_ids",
+    "prepare",
+    "pseudonymise",
+    "read_raw",
+    "check_orgs",
+    "check_required",
+    "check_round",
+    "clean_str",
+    "read_dataset",
+    "register_kind",
+]
+
 ORG_TYPES = ("kommun", "region", "myndighet", "bolag", "annan")
 # SKR's municipality groups (2017): A1-A2 large cities and nearby, B3-B5 larger towns and nearby,
 # C6-C9 smaller towns and rural municipalities.
 KOMMUNGRUPPER = ("A1", "A2", "B3", "B4", "B5", "C6", "C7", "C8", "C9")
 ROUND_RANGE = (1990, 2100)
 MAX_LISTED = 10
+MAX_ORG_ID_CHARS = 64
+#: Kinds whose large files are validated on their first rows before being read in full.
+PREVIEW_KINDS = ("responses", "invitations", "events")
 DATASET_FILE = "dataset.yaml"
 
 # Other spellings of the canonical column names (compared after lower-casing and stripping).
@@ -65,170 +105,6 @@ ALIASES = {
     "text": ["text", "beskrivning", "description"],
 }
 _ALIAS_LOOKUP = {a: canon for canon, names in ALIASES.items() for a in names}
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading files into a table of strings
-# ---------------------------------------------------------------------------------------------
-@dataclass
-class RawTable:
-    """A file read as strings, before any validation."""
-
-    path: Path
-    frame: pd.DataFrame  # every column str dtype, missing = NaN
-    sha256: str
-    encoding: str = ""
-    delimiter: str = ""
-    renamed: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _decode(path: Path, data: bytes) -> tuple[str, str]:
-    if b"\x00" in data[:65536]:
-        raise ValidationError(f"{path.name}: not a text table (binary content); expected CSV, "
-                              "XLSX or SAV")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ValidationError(
-            f"{path.name}, row {line}: cannot decode the file; save it as UTF-8 or as "
-            "Windows-1252 (Swedish Excel's 'CSV')"
-        ) from None
-
-
-def _sniff_delimiter(header: str) -> str:
-    counts = {d: header.count(d) for d in (";", ",", "\t")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] > 0 else ","
-
-
-def _read_csv(path: Path, data: bytes) -> RawTable:
-    text, encoding = _decode(path, data)
-    if not text.strip():
-        raise ValidationError(f"{path.name}: the file is empty")
-    header = text.split("\n", 1)[0]
-    delimiter = _sniff_delimiter(header)
-    payload = text.encode("utf-8") if encoding != "utf-8" or data.startswith(b"\xef") else data
-    if payload.startswith(b"\xef\xbb\xbf"):
-        payload = payload[3:]
-    try:
-        names = pacsv.read_csv(
-            io.BytesIO(payload),
-            read_options=pacsv.ReadOptions(block_size=1 << 16, skip_rows_after_names=0),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            convert_options=pacsv.ConvertOptions(include_columns=[]),
-        ).column_names
-    except pa.ArrowInvalid:
-        names = None
-    if not names:
-        names = next(iter(pd.read_csv(io.StringIO(header), sep=delimiter, dtype=str).columns), [])
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(payload),
-            read_options=pacsv.ReadOptions(block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                strings_can_be_null=True,
-                null_values=[""],
-                quoted_strings_can_be_null=True,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        raise ValidationError(_explain_csv_error(path, payload, delimiter, exc)) from None
-    frame = table.to_pandas()
-    return RawTable(path, frame, _sha256(data), encoding, delimiter)
-
-
-def _explain_csv_error(path: Path, payload: bytes, delimiter: str, exc: Exception) -> str:
-    import csv
-
-    reader = csv.reader(io.StringIO(payload.decode("utf-8")), delimiter=delimiter)
-    width = None
-    for row_no, row in enumerate(reader, start=1):
-        if width is None:
-            width = len(row)
-        elif row and len(row) != width:
-            return (f"{path.name}, row {row_no}: {len(row)} fields where the header has {width} "
-                    f"(separator {delimiter!r}); check quoting and separators in that row")
-    return f"{path.name}: not a readable table ({str(exc).splitlines()[0]})"
-
-
-def _read_xlsx(path: Path, data: bytes) -> RawTable:
-    try:
-        frame = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=str, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise ValidationError(f"{path.name}: not a readable XLSX workbook ({exc})") from None
-    frame = frame.astype("str").where(frame.notna())
-    frame.columns = [str(c) for c in frame.columns]
-    return RawTable(path, frame, _sha256(data), "xlsx")
-
-
-def _read_sav(path: Path, data: bytes) -> RawTable:
-    import tempfile
-
-    import pyreadstat
-
-    with tempfile.NamedTemporaryFile(suffix=".sav") as tmp:
-        tmp.write(data)
-        tmp.flush()
-        try:
-            frame, _meta = pyreadstat.read_sav(tmp.name, apply_value_formats=False)
-        except Exception as exc:
-            raise ValidationError(f"{path.name}: not a readable SPSS file ({exc})") from None
-    out = pd.DataFrame(index=frame.index)
-    for col in frame.columns:
-        s = frame[col]
-        if pd.api.types.is_float_dtype(s):
-            whole = s.dropna()
-            if (whole == np.floor(whole)).all():
-                s = s.astype("Int64")
-        out[str(col)] = s.astype("str").where(s.notna())
-    return RawTable(path, out, _sha256(data), "sav")
-
-
-def read_raw(path: str | Path) -> RawTable:
-    """Read a CSV, XLSX or SAV file as a table of strings (no validation yet).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> p = Path(tempfile.mkdtemp()) / "x.csv"
-    >>> _ = p.write_bytes("org_id;name\\n0114;Upplands Väsby kommun\\n".encode("cp1252"))
-    >>> raw = read_raw(p)
-    >>> raw.encoding, raw.delimiter, raw.frame.iloc[0].tolist()
-    ('cp1252', ';', ['0114', 'Upplands Väsby kommun'])
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ValidationError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise ValidationError(
-            f"{path.name}: unsupported file type {suffix!r}; use one of {', '.join(SUPPORTED_SUFFIXES)}"
-        )
-    data = path.read_bytes()
-    if not data.strip():
-        raise ValidationError(f"{path.name}: the file is empty")
-    reader = {".xlsx": _read_xlsx, ".sav": _read_sav}.get(suffix, _read_csv)
-    raw = reader(path, data)
-    if raw.frame.shape[1] == 0 or raw.frame.shape[0] == 0:
-        raise ValidationError(f"{path.name}: the file has a header but no data rows")
-    return raw
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,18 +194,49 @@ def detect_kind(columns: Iterable[str]) -> str | None:
 # ---------------------------------------------------------------------------------------------
 # Problems
 # ---------------------------------------------------------------------------------------------
+#: Columns whose values identify a person: messages give the row, never the value.
+HIDDEN_COLUMNS = frozenset({"respondent_id", "participant"})
+
+
 class Problems:
-    def __init__(self, file: str):
+    """Collects the problems of one file and raises them as one :class:`ValidationError`.
+
+    Values of :data:`HIDDEN_COLUMNS`, and any value that looks like an e-mail address or a
+    personnummer, are never put into the message (nor into ``ValidationError.problems``).
+
+    Examples
+    --------
+    >>> p = Problems("svar.csv")
+    >>> p.add([5], "respondent_id", ["anna@x.se"], "duplicate respondent")
+    >>> p.add([6], "unit", ["bo@x.se"], "not a unit")
+    >>> p.raise_if_any()
+    Traceback (most recent call last):
+    ...
+    mognad.errors.ValidationError: svar.csv: rejected, 2 problem(s); nothing was ingested
+      svar.csv, row 5, column respondent_id: duplicate respondent
+      svar.csv, row 6, column unit: value not shown (it looks like an e-mail address): not a unit
+    """
+
+    def __init__(self, file: str, *, scope: str = ""):
         self.file = file
+        self.scope = scope  # e.g. " in its first 14,000 rows (the rest was not read)"
         self.items: list[dict] = []
         self.total = 0
+        self.conflicts = 0  # problems that only say "already in the store"
 
-    def add(self, rows, column: str | None, values, expected: str) -> None:
+    def add(self, rows, column: str | None, values, expected: str, *,
+            hidden: bool = False, conflict: bool = False) -> None:
         rows = list(rows)
         values = list(values)
         self.total += len(rows)
+        self.conflicts += len(rows) if conflict else 0
+        hidden = hidden or column in HIDDEN_COLUMNS
         for r, v in zip(rows[: MAX_LISTED], values[: MAX_LISTED], strict=False):
             if len(self.items) < MAX_LISTED:
+                if hidden:
+                    v = None
+                elif isinstance(v, str) and (what := looks_like_identity(v)):
+                    v = _NotShown(what)
                 self.items.append({"file": self.file, "row": int(r) if r is not None else None,
                                    "column": column, "value": v, "expected": expected})
 
@@ -339,8 +246,8 @@ class Problems:
         if mask.any():
             idx = np.flatnonzero(mask)
             vals = frame[value_col or column].iloc[idx[:MAX_LISTED]]
-            self.add(frame["_row"].iloc[idx].tolist(), column, vals.tolist(), expected)
-            self.total += 0
+            self.add(frame["_row"].iloc[idx].tolist(), column, vals.tolist(), expected,
+                     hidden=(value_col or column) in HIDDEN_COLUMNS)
 
     def raise_if_any(self) -> None:
         if not self.total:
@@ -352,15 +259,27 @@ class Problems:
                 where.append(f"row {p['row']}")
             if p["column"]:
                 where.append(f"column {p['column']}")
-            value = "" if p["value"] is None or p["value"] is pd.NA else f"value {p['value']!r}: "
-            if isinstance(p["value"], float) and np.isnan(p["value"]):
+            v = p["value"]
+            if isinstance(v, _NotShown):
+                value = f"value not shown (it looks like {v.what}): "
+                p["value"] = None
+            elif v is None or v is pd.NA:
+                value = ""
+            elif isinstance(v, float) and np.isnan(v):
                 value = "empty: "
+            else:
+                value = f"value {v!r}: "
             lines.append(f"  {', '.join(where)}: {value}{p['expected']}")
         more = self.total - len(self.items)
         if more > 0:
             lines.append(f"  … and {more} more problem(s)")
-        head = f"{self.file}: rejected, {self.total} problem(s); nothing was ingested"
+        head = f"{self.file}: rejected, {self.total} problem(s){self.scope}; nothing was ingested"
         raise ValidationError(head + "\n" + "\n".join(lines), self.items)
+
+
+@dataclass(frozen=True)
+class _NotShown:
+    what: str
 
 
 def clean_str(s: pd.Series) -> pd.Series:
@@ -377,7 +296,7 @@ def check_required(frame: pd.DataFrame, spec: KindSpec, problems: Problems) -> N
         have = [c for c in frame.columns if c != "_row"]
         problems.add([None], None, [None],
                      f"missing required column(s) {', '.join(missing)} for a {spec.name} file "
-                     f"(found: {', '.join(have)})")
+                     f"(found: {show_columns(have, limit=40)})")
         problems.raise_if_any()
     for col in spec.required:
         problems.add_mask(frame, frame[col].isna().to_numpy(), col,
@@ -422,6 +341,12 @@ def _validate_organisations(frame, study, codebook, problems):
     frame["kommungrupp"] = kg
     bad = kg.notna() & ~kg.isin(KOMMUNGRUPPER)
     problems.add_mask(frame, bad, "kommungrupp", "must be one of A1, A2, B3–B5, C6–C9 (SKR's groups) or empty")
+    ids = frame["org_id"]
+    unsafe = ids.notna() & (ids.str.contains(r"[/\\\x00-\x1f\x7f]|^\.+$", regex=True, na=False)
+                            | (ids.str.len() > MAX_ORG_ID_CHARS))
+    problems.add_mask(frame, unsafe, "org_id",
+                      "an org_id names report files: no / or \\, no control characters, not . "
+                      f"or .., at most {MAX_ORG_ID_CHARS} characters")
     dup = frame["org_id"].duplicated(keep="first") & frame["org_id"].notna()
     problems.add_mask(frame, dup, "org_id", "this org_id appears earlier in the file")
     known = set(frame["org_id"].dropna()) | _known_orgs(study)
@@ -524,11 +449,28 @@ def _validate_responses(frame, study, codebook, problems):
                      f"a responses file needs item columns ({item_ids[0]}…{item_ids[-1]}) or "
                      "the long columns item_id and value")
     problems.raise_if_any()
+    if not long:
+        absent = [c for c in item_ids if c not in set(wide_items)]
+        if absent and not _options().allow_missing_items:
+            problems.add([1], None, [None],
+                         f"item column(s) {_id_ranges(absent, item_ids)} missing: a wide "
+                         f"responses file needs every item of codebook {codebook.id} "
+                         f"({item_ids[0]}–{item_ids[-1]}); if the survey really did not ask "
+                         "them, ingest with --allow-missing-items (allow_missing_items=True) "
+                         "and they are stored as not answered")
+            problems.raise_if_any()
+        elif absent:
+            _options().warnings.append(
+                f"{problems.file}: item column(s) {_id_ranges(absent, item_ids)} are not in the "
+                "file; ingested as not answered by anyone (allow_missing_items)")
     for col in ("org_id", "respondent_id", "unit", "role"):
         if col in frame:
             frame[col] = clean_str(frame[col])
         else:
             frame[col] = pd.Series(np.nan, index=frame.index, dtype="str")
+    # one person, one id: 'Anna@X.se', ' anna@x.se' and NFD 'å' are the same respondent, both
+    # for the duplicate checks below and for the pseudonym
+    frame["respondent_id"] = normalise_ids(frame["respondent_id"])
     check_required(frame, KINDS["responses"], problems)
     frame["round_int"] = check_round(frame, problems)
     check_orgs(frame, study, problems)
@@ -572,10 +514,15 @@ def _validate_responses(frame, study, codebook, problems):
         problems.add_mask(frame, bad, "item_id",
                           f"unknown item id; codebook {codebook.id} has {item_ids[0]}–{item_ids[-1]}")
         values = parse_values(frame, "value", "value")
-        dup = frame.duplicated(["org_id", "round_int", "respondent_id", "item_id"], keep="first")
-        problems.add_mask(frame, dup, "item_id",
-                          "this respondent already answered this item earlier in the file",
-                          "respondent_id")
+        key = ["org_id", "round_int", "respondent_id", "item_id"]
+        dup = frame.duplicated(key, keep="first").to_numpy()
+        if dup.any():
+            first = frame.groupby(key, sort=False, dropna=False)["_row"].transform("first")
+            for r, f in list(zip(frame["_row"].to_numpy()[dup], first.to_numpy()[dup],
+                                 strict=True))[:MAX_LISTED]:
+                problems.add([r], "item_id", [None],
+                             f"this respondent already answered this item in row {f}")
+            problems.total += max(0, int(dup.sum()) - MAX_LISTED)
         resp_cols = ["org_id", "round_int", "respondent_id"]
         # unit and role must be constant per respondent
         per = frame.groupby(resp_cols, sort=False, dropna=False)
@@ -592,11 +539,17 @@ def _validate_responses(frame, study, codebook, problems):
         item_no = pd.Index(item_ids).get_indexer(frame["item_id"])
         answers = (resp_pos, item_no.astype(np.int16), values)
     else:
-        dup = frame.duplicated(["org_id", "round_int", "respondent_id"], keep="first")
-        dup &= frame["respondent_id"].notna()
-        problems.add_mask(frame, dup, "respondent_id",
-                          "duplicate respondent in this organisation and round (appears earlier "
-                          "in the file)")
+        key = ["org_id", "round_int", "respondent_id"]
+        dup = (frame.duplicated(key, keep="first") & frame["respondent_id"].notna()).to_numpy()
+        if dup.any():
+            first = frame.groupby(key, sort=False, dropna=False)["_row"].transform("first")
+            for r, f in list(zip(frame["_row"].to_numpy()[dup], first.to_numpy()[dup],
+                                 strict=True))[:MAX_LISTED]:
+                problems.add([r], "respondent_id", [None],
+                             "duplicate respondent in this organisation and round (the same "
+                             f"person as in row {f}, once case, spaces and Unicode form are "
+                             "ignored)")
+            problems.total += max(0, int(dup.sum()) - MAX_LISTED)
         matrix = np.empty((len(frame), len(wide_items)), dtype=np.int8)
         for j, col in enumerate(wide_items):
             matrix[:, j] = parse_values(frame, col, col)
@@ -619,7 +572,7 @@ def _validate_responses(frame, study, codebook, problems):
             problems.add(resp["_row"].to_numpy()[clash], "respondent_id",
                          ["(pseudonymised)"] * int(clash.sum()),
                          "this respondent is already in the store for this organisation and "
-                         "round (ingested from another file)")
+                         "round (ingested from another file)", conflict=True)
             problems.raise_if_any()
     return {"responses": (resp, answers)}
 
@@ -632,14 +585,49 @@ _VALIDATORS = {
 }
 
 
+# Python's str.isspace() characters (Unicode White_Space and the ASCII separators) plus the
+# invisible format characters copy-paste leaves around an address: zero-width space/joiners,
+# word joiner, Mongolian vowel separator, byte-order mark.
+_ID_EDGE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+            "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+            "\u200b\u200c\u200d\u2060\u180e\ufeff")
+
+
+def normalise_ids(ids: pd.Series) -> pd.Series:
+    """Respondent ids as one canonical text per person (before duplicate checks and hashing).
+
+    Surrounding white space of any kind (also non-breaking and full-width spaces) and zero-width
+    characters are removed, the text is case-folded and put in Unicode NFC
+    (``NFC(casefold(NFD(id)))``, Unicode's canonical caseless match), so ``Anna@X.se``,
+    ``" anna@x.se"`` and an ``å`` typed as ``a`` + combining ring are one respondent. An id that
+    is already normal (ASCII, lower case, trimmed) is unchanged, so its pseudonym is too.
+    Missing ids stay missing.
+
+    Examples
+    --------
+    >>> ids = pd.Series(["Anna@X.se", "\u00a0anna@x.se\u3000", "a\u030angström@x.se", None])
+    >>> normalise_ids(ids).tolist()
+    ['anna@x.se', 'anna@x.se', 'ångström@x.se', nan]
+    """
+    s = ids.astype("str").where(ids.notna())
+    s = s.str.strip(_ID_EDGE)
+    other = s.str.contains(r"[^\x00-\x7f]", regex=True, na=False).to_numpy(dtype=bool)
+    out = s.str.lower()
+    if other.any():
+        wide = s[other].str.normalize("NFD").str.casefold().str.normalize("NFC")
+        out = out.where(~other, wide.str.strip(_ID_EDGE).reindex(out.index))
+    return out.where(out.notna() & (out != ""))
+
+
 def pseudonymise(org_ids: pd.Series, respondent_ids: pd.Series, *, key: bytes) -> pd.Series:
     """Replace respondent ids by a keyed hash: HMAC-SHA256, first 20 hex characters.
 
-    The message is ``org_id + "\\x1f" + id`` with the id trimmed and lower-cased, so
-    ``Anna@X.se`` and ``anna@x.se `` are one person, and the same id in two organisations gives
-    two pseudonyms. Without the study's key, a pseudonym cannot be linked back to the id. The
-    HMAC is computed inside DuckDB (``H(K^opad || H(K^ipad || m))``, RFC 2104), vectorised and
-    multi-threaded; the tests check it against Python's :mod:`hmac`.
+    The message is ``org_id + "\\x1f" + id`` with the id normalised by :func:`normalise_ids`
+    (trimmed of any white space, case-folded, Unicode NFC), so ``Anna@X.se`` and ``anna@x.se `` are
+    one person, and the same id in two organisations gives two pseudonyms. Without the study's
+    key, a pseudonym cannot be linked back to the id. The HMAC is computed inside DuckDB
+    (``H(K^opad || H(K^ipad || m))``, RFC 2104), vectorised and multi-threaded; the tests check it
+    against Python's :mod:`hmac`.
 
     Examples
     --------
@@ -659,14 +647,14 @@ def pseudonymise(org_ids: pd.Series, respondent_ids: pd.Series, *, key: bytes) -
     ipad = bytes(b ^ 0x36 for b in block)
     opad = bytes(b ^ 0x5C for b in block)
     frame = pd.DataFrame({"o": org_ids.astype("str").to_numpy(),
-                          "r": respondent_ids.astype("str").to_numpy()})
+                          "r": normalise_ids(respondent_ids).astype("str").to_numpy()})
     con = duckdb.connect()
     try:
         quiet(con)
         con.register("ids", frame)
         out = con.execute(
             "SELECT substr(sha256(?::BLOB || unhex(sha256(?::BLOB || "
-            "encode(o || chr(31) || lower(trim(r)))))), 1, 20) AS p FROM ids",
+            "encode(o || chr(31) || r)))), 1, 20) AS p FROM ids",
             [opad, ipad],
         ).fetchnumpy()["p"]
     finally:
@@ -687,6 +675,46 @@ class IngestResult:
     rows_added: int
     status: str  # "added", "unchanged" (content seen before) or "rejected"
     message: str = ""
+    #: What the user should know although the file was not rejected (ignored sheets, items
+    #: missing with ``allow_missing_items``).
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Options:
+    """Per-call ingest options the validators read (set by :func:`ingest`)."""
+
+    allow_missing_items: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+_OPTIONS: contextvars.ContextVar[_Options] = contextvars.ContextVar("mognad_ingest_options")
+
+
+def _options() -> _Options:
+    try:
+        return _OPTIONS.get()
+    except LookupError:
+        return _Options()
+
+
+def _id_ranges(ids: list[str], order: list[str]) -> str:
+    """Item ids as runs: ``q05, q17–q20``.
+
+    Examples
+    --------
+    >>> _id_ranges(["q05", "q17", "q18", "q19"], [f"q{i:02d}" for i in range(1, 31)])
+    'q05, q17–q19'
+    """
+    pos = sorted(order.index(i) for i in ids)
+    runs, start = [], None
+    for k, p in enumerate(pos):
+        if start is None:
+            start = p
+        if k + 1 == len(pos) or pos[k + 1] != p + 1:
+            runs.append(order[start] if start == p else f"{order[start]}–{order[p]}")
+            start = None
+    return ", ".join(runs)
 
 
 def _content_fingerprint(kind: str, frame: pd.DataFrame) -> str:
@@ -700,7 +728,71 @@ def _content_fingerprint(kind: str, frame: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
+_DATASET_MAX_BYTES = 64 << 10
+
+
+def read_dataset(path: str | Path) -> dict:
+    """A folder's ``dataset.yaml``: a mapping; ``synthetic`` must be a real boolean.
+
+    Raises
+    ------
+    ValidationError
+        Not YAML (with the line), not a mapping, larger than 64 KiB, or ``synthetic`` not
+        ``true``/``false`` (the string ``"false"`` would otherwise count as true).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "dataset.yaml"
+    >>> _ = p.write_text("name: Demo\\nsynthetic: true\\n")
+    >>> read_dataset(p)["synthetic"]
+    True
+    >>> _ = p.write_text('synthetic: "false"\\n')
+    >>> read_dataset(p)
+    Traceback (most recent call last):
+    ...
+    mognad.errors.ValidationError: dataset.yaml: 'synthetic' must be true or false (a YAML boolean, without quotes); got the text 'false'
+    """
+    path = Path(path)
+    name = display_name(path)
+    try:
+        if path.stat().st_size > _DATASET_MAX_BYTES:
+            raise ValidationError(f"{name}: larger than 64 KiB; a dataset description is a few "
+                                  "lines of YAML")
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError(f"{name}: not UTF-8 text; save it as UTF-8") from None
+    except OSError as exc:
+        raise ValidationError(f"{name}: cannot read the file ({exc.strerror or exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ValidationError(f"{name}{where}: not valid YAML ({problem}); write it as lines "
+                              "of 'key: value', e.g. 'synthetic: true'") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValidationError(f"{name}: must be a mapping of 'key: value' lines (e.g. "
+                              f"'synthetic: true'); got a {type(data).__name__}")
+    if "synthetic" in data and not isinstance(data["synthetic"], bool):
+        got = data["synthetic"]
+        shown = f"the text {got!r}" if isinstance(got, str) else f"{got!r}"
+        raise ValidationError(f"{name}: 'synthetic' must be true or false (a YAML boolean, "
+                              f"without quotes); got {shown}")
+    return data
+
+
 def _list_files(paths: Iterable[str | Path]) -> tuple[list[Path], dict]:
+    """The files to ingest and the merged ``dataset.yaml`` of the folders.
+
+    In a folder: files with a supported suffix, in name order, except hidden files (``.*``,
+    such as macOS ``._x.csv``) and Office lock files (``~$x.xlsx``); sub-folders are not
+    entered. A symbolic link to a file outside the folder is refused (a folder handed over
+    must not pull in other files). A folder with nothing to ingest is an error.
+    """
     files: list[Path] = []
     dataset: dict = {}
     for p in paths:
@@ -708,9 +800,27 @@ def _list_files(paths: Iterable[str | Path]) -> tuple[list[Path], dict]:
         if p.is_dir():
             ds = p / DATASET_FILE
             if ds.is_file():
-                dataset.update(yaml.safe_load(ds.read_text(encoding="utf-8")) or {})
-            files.extend(sorted(f for f in p.iterdir()
-                                if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES))
+                dataset.update(read_dataset(ds))
+            try:
+                entries = sorted(p.iterdir())
+            except OSError as exc:
+                raise MognadError(f"{p}: cannot list the folder ({exc.strerror or exc})") from None
+            found = []
+            root = p.resolve()
+            for f in entries:
+                if f.name.startswith((".", "~$")) or f.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    continue
+                if f.is_symlink() and not f.resolve().is_relative_to(root):
+                    raise MognadError(
+                        f"{p / display_name(f)}: a symbolic link to a file outside the folder; "
+                        "mognad does not follow it (copy the file into the folder, or name it "
+                        "on the command line)")
+                if f.is_file():
+                    found.append(f)
+            if not found:
+                raise MognadError(f"{p}: no files to ingest (looked for "
+                                  f"{', '.join(SUPPORTED_SUFFIXES)})")
+            files.extend(found)
         elif p.exists():
             files.append(p)
         else:
@@ -718,32 +828,97 @@ def _list_files(paths: Iterable[str | Path]) -> tuple[list[Path], dict]:
     return files, dataset
 
 
-def prepare(path: str | Path, *, study: Study, kind: str | None = None) -> tuple[str, RawTable]:
+class _KindFound(Exception):  # noqa: N818 - a signal, not an error
+    """Raised from the header check to stop reading once the kind is known."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+
+def _header_check(study: Study, kind: str | None, name: str) -> Callable[[list[str]], str]:
+    """A check of a file's header: canonical names unique, kind known or detectable."""
+    item_ids = set(study.codebook.item_ids)
+
+    def check(names: list[str]) -> str:
+        canon = [_canonical(c, item_ids) for c in names]
+        detected = kind if kind is not None else detect_kind(canon)
+        if detected is None:
+            raise ValidationError(
+                f"{name}, row 1: cannot tell what kind of file this is from its columns "
+                f"({show_columns(names)}); give --kind, one of {', '.join(KINDS)}")
+        seen: set[str] = set()
+        dup = [c for c in canon if c in seen or seen.add(c)]
+        if dup:
+            raise ValidationError(f"{name}, row 1: column(s) {show_columns(dup)} appear twice "
+                                  "(after mapping other spellings to canonical names)")
+        return detected
+
+    return check
+
+
+def _sniff_kind(path: Path, *, study: Study, kind: str | None, max_bytes: int | None) -> str:
+    """The kind of a file from its header alone (the body is not read, except for .sav)."""
+    check = _header_check(study, kind, display_name(path))
+
+    def stop(names: list[str]) -> None:
+        raise _KindFound(check(names))
+
+    try:
+        read_raw(path, max_bytes=max_bytes, check_header=stop)
+    except _KindFound as found:
+        return found.kind
+    raise ValidationError(f"{display_name(path)}: the header cannot be read")  # pragma: no cover
+
+
+def prepare(path: str | Path, *, study: Study, kind: str | None = None,
+            max_bytes: int | None = None) -> tuple[str, RawTable]:
     """Read a file and decide its kind (without validating its content)."""
-    raw = read_raw(path)
+    if kind is not None and kind not in KINDS:
+        raise MognadError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+    path = Path(path)
+    check = _header_check(study, kind, display_name(path))
+    raw = read_raw(path, max_bytes=max_bytes, check_header=check)
     codebook = study.codebook
     renamed = {c: _canonical(c, set(codebook.item_ids)) for c in raw.frame.columns}
     raw.frame = raw.frame.rename(columns=renamed)
     raw.renamed = {k: v for k, v in renamed.items() if k != v}
-    dup = raw.frame.columns[raw.frame.columns.duplicated()].tolist()
-    if dup:
-        raise ValidationError(f"{raw.name}, row 1: column(s) {', '.join(dup)} appear twice "
-                              "(after mapping other spellings to canonical names)")
-    detected = detect_kind(raw.frame.columns)
-    if kind is None:
-        if detected is None:
-            raise ValidationError(
-                f"{raw.name}, row 1: cannot tell what kind of file this is from its columns "
-                f"({', '.join(map(str, raw.frame.columns[:8]))}); give --kind, one of "
-                f"{', '.join(KINDS)}")
-        kind = detected
-    elif kind not in KINDS:
-        raise MognadError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
-    return kind, raw
+    return check(list(raw.frame.columns)), raw
+
+
+def _check_preview(path: Path, *, kind: str, study: Study, max_bytes: int | None) -> None:
+    """Validate the first rows of a large file before reading all of it (junk stops early).
+
+    The same validation as for the whole file, so a file refused here would be refused anyway;
+    the message says that only the first rows were read. Only for kinds whose checks hold for
+    any first part of a file (:data:`PREVIEW_KINDS`; a registry may name a parent further down,
+    other kinds check pairs of rows).
+    """
+    if kind not in PREVIEW_KINDS:
+        return
+    preview = read_preview(path, max_bytes=max_bytes)
+    if preview is None:
+        return
+    item_ids = set(study.codebook.item_ids)
+    frame = preview.frame.rename(columns={c: _canonical(c, item_ids) for c in preview.frame})
+    frame["_row"] = preview.rows
+    problems = Problems(preview.name, scope=f" in its first {len(frame):,} rows (the rest of the "
+                                            "file was not read)")
+    validate = KINDS[kind].validate or _VALIDATORS[kind]
+    token = _OPTIONS.set(_Options(allow_missing_items=_options().allow_missing_items))
+    try:
+        validate(frame, study, study.codebook, problems)
+        problems.raise_if_any()
+    except ValidationError:
+        if problems.total and problems.total == problems.conflicts:
+            return  # perhaps the same content again: the whole file decides ("unchanged")
+        raise
+    finally:
+        _OPTIONS.reset(token)
 
 
 def ingest(paths: str | Path | Iterable[str | Path], *, study: str | Path | Study,
            kind: str | None = None, synthetic: bool | None = None,
+           allow_missing_items: bool = False, max_file_bytes: int | None = None,
            on_result: Callable[[IngestResult], None] | None = None) -> list[IngestResult]:
     """Validate files and add them to the study store, each file all or nothing.
 
@@ -751,7 +926,9 @@ def ingest(paths: str | Path | Iterable[str | Path], *, study: str | Path | Stud
     ----------
     paths : path or list of paths
         Files, or folders whose files are ingested in dependency order (registry first). A
-        folder's ``dataset.yaml`` with ``synthetic: true`` marks the study as synthetic.
+        folder's ``dataset.yaml`` with ``synthetic: true`` marks the study as synthetic (see
+        :func:`read_dataset`). Hidden files and Office lock files in a folder are skipped; an
+        empty folder is an error.
     study : path or Study
         The study folder (see :func:`mognad.io.store.init_study`).
     kind : str, optional
@@ -759,6 +936,13 @@ def ingest(paths: str | Path | Iterable[str | Path], *, study: str | Path | Stud
         when omitted.
     synthetic : bool, optional
         Mark the data as synthetic (overrides ``dataset.yaml``).
+    allow_missing_items : bool
+        Accept a wide responses file that lacks some of the codebook's item columns (they are
+        stored as not answered, and the result carries a warning). Without it such a file is
+        rejected.
+    max_file_bytes : int, optional
+        Size limit per file (default ``$MOGNAD_MAX_FILE_MB`` MB or 512 MB; see
+        :mod:`mognad.io.readers`).
     on_result : callable, optional
         Called with each file's :class:`IngestResult` as soon as it is known.
 
@@ -772,42 +956,66 @@ def ingest(paths: str | Path | Iterable[str | Path], *, study: str | Path | Stud
         When a file is rejected (after the earlier files were ingested; the rejected file
         changes nothing). Every later file is still attempted; the first error is raised at the
         end with the others appended.
+    MognadError
+        Before anything is ingested: a path that does not exist, a folder with nothing to
+        ingest or a symbolic link out of it, an invalid ``dataset.yaml``.
     """
+    if synthetic is not None and not isinstance(synthetic, bool | np.bool_):
+        raise MognadError(f"synthetic must be True, False or None; got {synthetic!r}")
+    if kind is not None and kind not in KINDS:
+        _load_plugins()
+        if kind not in KINDS:
+            raise MognadError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
     study = study if isinstance(study, Study) else open_study(study)
     _load_plugins()
     if isinstance(paths, str | Path):
         paths = [paths]
     files, dataset = _list_files(paths)
     if synthetic is None:
-        synthetic = bool(dataset.get("synthetic", False))
-    prepared, errors, results = [], [], []
+        synthetic = dataset.get("synthetic", False)
+    synthetic = bool(synthetic)
+    sniffed, errors, results = [], [], []
 
     def report(res: IngestResult) -> None:
         results.append(res)
         if on_result is not None:
             on_result(res)
 
+    # 1. the kind of every file from its header alone (cheap: nothing big is held in memory)
     for f in files:
         try:
-            prepared.append(prepare(f, study=study, kind=kind) + (f,))
+            sniffed.append((_sniff_kind(f, study=study, kind=kind, max_bytes=max_file_bytes), f))
         except ValidationError as exc:
             errors.append(str(exc))
-            report(IngestResult(f.name, kind or "?", 0, 0, "rejected", str(exc)))
-    prepared.sort(key=lambda t: (KINDS[t[0]].order, str(t[2])))
+            report(IngestResult(display_name(f), kind or "?", 0, 0, "rejected", str(exc)))
+    sniffed.sort(key=lambda t: (KINDS[t[0]].order, str(t[1])))
+    # 2. one file at a time: read, validate, write
     failed_registry = None
-    for k, raw, f in prepared:
+    for k, f in sniffed:
+        name = display_name(f)
         if failed_registry and KINDS[k].order > 0:
-            msg = f"{f.name}: not ingested because the registry {failed_registry} was rejected"
+            msg = f"{name}: not ingested because the registry {failed_registry} was rejected"
             errors.append(msg)
-            report(IngestResult(f.name, k, len(raw.frame), 0, "rejected", msg))
+            report(IngestResult(name, k, 0, 0, "rejected", msg))
             continue
+        options = _Options(allow_missing_items=allow_missing_items)
+        token = _OPTIONS.set(options)
+        raw = None
         try:
-            report(_ingest_one(raw, kind=k, study=study, synthetic=synthetic))
+            _check_preview(f, kind=k, study=study, max_bytes=max_file_bytes)
+            k, raw = prepare(f, study=study, kind=k, max_bytes=max_file_bytes)
+            res = _ingest_one(raw, kind=k, study=study, synthetic=synthetic)
+            res.warnings = [*raw.warnings, *options.warnings]
+            report(res)
         except ValidationError as exc:
             errors.append(str(exc))
-            report(IngestResult(f.name, k, len(raw.frame), 0, "rejected", str(exc)))
+            report(IngestResult(name, k, 0 if raw is None else len(raw.frame), 0, "rejected",
+                                str(exc), list(raw.warnings) if raw is not None else []))
             if KINDS[k].order == 0:
-                failed_registry = f.name
+                failed_registry = name
+        finally:
+            _OPTIONS.reset(token)
+            del raw
     if errors:
         raise ValidationError("\n".join(errors))
     return results
@@ -816,7 +1024,7 @@ def ingest(paths: str | Path | Iterable[str | Path], *, study: str | Path | Stud
 def _validated(raw: RawTable, kind: str, study: Study) -> dict:
     """Run the kind's validator on a fresh copy of the file's rows; the rows to insert."""
     frame = raw.frame.copy()
-    frame["_row"] = np.arange(2, len(frame) + 2)  # as a spreadsheet numbers rows (header = 1)
+    frame["_row"] = raw.rows  # as the user's program numbers rows (see mognad.io.readers)
     problems = Problems(raw.name)
     spec = KINDS[kind]
     validate = spec.validate or _VALIDATORS[kind]
@@ -851,6 +1059,7 @@ def _ingest_one(raw: RawTable, *, kind: str, study: Study, synthetic: bool) -> I
     if len(study.sql(_SEEN, [fingerprint, raw.sha256])):
         return unchanged
     version = int(study.sql(_VERSION).iloc[0, 0])
+    n_warnings = len(_options().warnings)
     tables = _validated(raw, kind, study)
     spec = KINDS[kind]
 
@@ -858,6 +1067,7 @@ def _ingest_one(raw: RawTable, *, kind: str, study: Study, synthetic: bool) -> I
         if con.execute(_SEEN, [fingerprint, raw.sha256]).fetchall():
             return unchanged  # a concurrent run added it first (nothing was written here)
         if int(con.execute(_VERSION).fetchall()[0][0]) != version:
+            del _options().warnings[n_warnings:]  # the second run warns again
             tables = _validated(raw, kind, study)  # reads go through this transaction
         for ddl in spec.tables:
             con.execute(ddl)

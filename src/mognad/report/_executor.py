@@ -67,12 +67,17 @@ DEFAULT_PRELOAD = (
     "statsmodels.api",
     "statsmodels.formula.api",
     "IPython.display",
+    "bs4",
     "mognad",
     "mognad.report.render",
+    "mognad.report._sanitize",
+    "mognad.report._chromium",
 )
 
 #: Environment variable through which a running notebook finds its results sidecar.
 RESULTS_ENV = "MOGNAD_RESULTS_PATH"
+#: Environment variable naming a file to which the fast engine appends "done/total" per cell.
+PROGRESS_ENV = "MOGNAD_PROGRESS_PATH"
 
 FAST_ENGINE = "mognad-fast"
 PAPERMILL_ENGINE = "mognad-papermill"
@@ -355,6 +360,35 @@ def _captured_std_streams():
         sys.stdout, sys.stderr = old_out, old_err
 
 
+class _ProgressFile:
+    """Appends ``done/total`` lines to a file (read by the caller for a progress bar)."""
+
+    def __init__(self, path: str | None, total: int) -> None:
+        self.path, self.total = path, total
+
+    def step(self, done: int) -> None:
+        if not self.path:
+            return
+        with contextlib.suppress(OSError), open(self.path, "a", encoding="ascii") as fh:
+            fh.write(f"{done}/{self.total}\n")
+
+
+def read_progress(path: str | None) -> tuple[int, int] | None:
+    """The last ``(done, total)`` a notebook run wrote to *path* (``None`` if nothing yet)."""
+    if not path:
+        return None
+    try:
+        with open(path, encoding="ascii") as fh:
+            lines = fh.read().split()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        done, _, total = line.partition("/")
+        if done.isdigit() and total.isdigit():
+            return int(done), int(total)
+    return None
+
+
 def _register_engines() -> None:
     from papermill.engines import Engine, NBClientEngine, papermill_engines
 
@@ -373,6 +407,7 @@ def _register_engines() -> None:
                 os.chdir(path)
             nb = nb_man.nb
             try:
+                progress = _ProgressFile(os.environ.get(PROGRESS_ENV), len(nb.cells))
                 with _captured_std_streams():
                     for index, cell in enumerate(nb.cells):
                         try:
@@ -382,6 +417,7 @@ def _register_engines() -> None:
                                 break
                         finally:
                             nb_man.cell_complete(nb.cells[index], cell_index=index)
+                            progress.step(index + 1)
             finally:
                 os.chdir(old_cwd)
             nb.metadata["language_info"] = _language_info()
@@ -429,8 +465,20 @@ def _register_engines() -> None:
                 extra_arguments=list(KERNEL_ARGUMENTS),
                 shutdown_kernel="immediate",
             )
+            env = kernel_env or kernel_environment(None)
+            progress = _ProgressFile(env.get(PROGRESS_ENV), len(nb_man.nb.cells))
+            cell_complete = nb_man.cell_complete
+
+            def complete(cell, cell_index=None, **kw):
+                try:
+                    return cell_complete(cell, cell_index=cell_index, **kw)
+                finally:
+                    if cell_index is not None:
+                        progress.step(cell_index + 1)
+
+            nb_man.cell_complete = complete
             client = PapermillNotebookClient(nb_man, **final_kwargs)
-            return client.execute(env=kernel_env or kernel_environment(None))
+            return client.execute(env=env)
 
     papermill_engines.register(FAST_ENGINE, FastEngine)
     papermill_engines.register(PAPERMILL_ENGINE, KernelEngine)
@@ -446,6 +494,7 @@ def execute_notebook(
     results_path: str | None,
     timeout: float | None,
     output_path: str | None = None,
+    progress_path: str | None = None,
 ):
     """Execute *notebook* with papermill and the given engine, in this process.
 
@@ -459,12 +508,18 @@ def execute_notebook(
     kwargs: dict = {"resources": {"metadata": {"path": cwd}}}
     if engine == PAPERMILL_ENGINE:
         kwargs["kernel_env"] = kernel_environment(results_path)
+        if progress_path:
+            kwargs["kernel_env"][PROGRESS_ENV] = str(progress_path)
         kwargs["execution_timeout"] = timeout
     else:
         if results_path:
             os.environ[RESULTS_ENV] = str(results_path)
         else:
             os.environ.pop(RESULTS_ENV, None)
+        if progress_path:
+            os.environ[PROGRESS_ENV] = str(progress_path)
+        else:
+            os.environ.pop(PROGRESS_ENV, None)
     return papermill.execute_notebook(
         notebook,
         output_path,
@@ -522,8 +577,13 @@ def execute_forked(
     cwd: str,
     results_path: str | None,
     timeout: float | None,
+    progress_path: str | None = None,
+    profile: bool = False,
 ) -> tuple[dict, str | None]:
     """Execute *notebook* with the fast engine in a fresh fork of this (warm) process.
+
+    With *profile*, the child also counts store connections/queries and figure renderings and
+    their seconds (``status["profile"]``).
 
     Returns
     -------
@@ -532,8 +592,15 @@ def execute_forked(
     notebook_json : str or None
         The executed notebook (also when a cell failed), or ``None`` when the run was killed.
     """
+    import gc
+
     read_fd, write_fd = os.pipe()
+    # Objects of the warm parent are frozen for the child's garbage collector: it never walks
+    # (and so never copies) the parent's memory pages.
+    gc.freeze()
     pid = os.fork()
+    if pid != 0:
+        gc.unfreeze()
     if pid == 0:  # the child: run the notebook, send "status JSON\n" + notebook JSON, exit
         code = 0
         try:
@@ -548,6 +615,7 @@ def execute_forked(
                 sys.modules["numpy"].random.seed()
             status: dict = {"ok": True}
             nb = None
+            counters = _install_profiling() if profile else None
             try:
                 nb = execute_notebook(
                     notebook,
@@ -557,14 +625,17 @@ def execute_forked(
                     cwd=cwd,
                     results_path=results_path,
                     timeout=timeout,
+                    progress_path=progress_path,
                 )
             except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent
                 status = {"ok": False, **error_info(exc)}
+            if counters is not None:
+                status["profile"] = counters
             import nbformat
 
             payload = json.dumps(status).encode() + b"\n"
-            if nb is not None:
-                payload += nbformat.writes(nb).encode("utf-8")
+            if nb is not None:  # made by nbformat in this process: no need to validate it again
+                payload += nbformat.v4.writes(nb).encode("utf-8")
             with os.fdopen(write_fd, "wb") as pipe:
                 pipe.write(payload)
         except BaseException:  # noqa: BLE001
@@ -627,6 +698,164 @@ def execute_forked(
             None,
         )
     return json.loads(head), (body.decode("utf-8") if body else None)
+
+
+def _install_profiling() -> dict:
+    """Count store connections, queries and figure renderings in this (forked) process.
+
+    Only wraps functions (results unchanged); used by ``benchmarks/batch.py`` for the time
+    breakdown per report.
+    """
+    counters = {"connections": 0, "connect_seconds": 0.0, "queries": 0, "query_seconds": 0.0,
+                "figures": 0, "figure_seconds": 0.0}
+
+    def timed(fn, count_key, seconds_key):
+        def wrapper(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                counters[count_key] += 1
+                counters[seconds_key] += time.perf_counter() - t
+
+        wrapper.__wrapped__ = fn
+        return wrapper
+
+    with contextlib.suppress(Exception):
+        from mognad.io import store
+
+        store.Study.connect = timed(store.Study.connect, "connections", "connect_seconds")
+        store.Study.sql = timed(store.Study.sql, "queries", "query_seconds")
+    with contextlib.suppress(Exception):
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        # every PNG/SVG a figure output gets is rendered through the canvas' print_figure
+        FigureCanvasBase.print_figure = timed(FigureCanvasBase.print_figure, "figures",
+                                              "figure_seconds")
+    return counters
+
+
+# --------------------------------------------------------------------------------------------
+# Per-notebook and per-batch preparation in a warm worker (before forking)
+# --------------------------------------------------------------------------------------------
+
+_PREPARED: dict = {}
+
+
+def notebook_imports(notebook: str) -> list[str]:
+    """Module names the code cells of *notebook* import (``import x`` / ``from x import y``)."""
+    import ast
+
+    with open(notebook, encoding="utf-8") as fh:
+        nb = json.load(fh)
+    names: list[str] = []
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        # IPython magics and shell escapes are not Python: leave those lines out
+        lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+        try:
+            tree = ast.parse("\n".join(lines))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.extend(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.append(node.module)
+    return list(dict.fromkeys(names))
+
+
+def _notebook_defaults(notebook: str) -> dict:
+    """Literal default values of the notebook's parameters cell."""
+    import ast
+
+    with open(notebook, encoding="utf-8") as fh:
+        nb = json.load(fh)
+    for cell in nb.get("cells", []):
+        if "parameters" in (cell.get("metadata") or {}).get("tags", []):
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else source
+            out = {}
+            with contextlib.suppress(SyntaxError):
+                for node in ast.parse(source).body:
+                    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
+                        node.targets[0], ast.Name
+                    ):
+                        with contextlib.suppress(ValueError, TypeError, SyntaxError):
+                            out[node.targets[0].id] = ast.literal_eval(node.value)
+            return out
+    return {}
+
+
+def prepare(spec: dict, *, data: bool = True) -> dict:
+    """Warm this worker for *spec* before the notebook is forked off (done once per notebook
+    and study, reused by every later report).
+
+    - imports every module the notebook's code imports (so no report pays for them);
+    - for a notebook with a ``study`` parameter, reads the study's per-batch data once
+      (:func:`mognad.views.national.preload`: registry, invitations, metadata, fingerprint and,
+      for a ``round``, that round's national results with the notebook's ``n_boot``, ``seed``
+      and ``peer_group``).
+
+    - for a report with a PDF (``spec["chromium"]``), starts this worker's browser.
+
+    With ``data=False`` only the imports (and the browser) are done: a batch warms its workers
+    that way while it is still computing the national figures.
+
+    Failures are ignored here: the notebook itself then does the work (and reports errors).
+
+    Returns
+    -------
+    dict
+        Seconds spent now on ``imports`` and ``data`` (0 when already prepared).
+    """
+    spent = {"imports": 0.0, "data": 0.0}
+    notebook = spec["notebook"]
+    try:
+        stamp = os.stat(notebook).st_mtime_ns
+    except OSError:
+        return spent
+    key = ("imports", notebook, stamp)
+    if key not in _PREPARED:
+        t = time.perf_counter()
+        defaults = {}
+        with contextlib.suppress(Exception):
+            for name in notebook_imports(notebook):
+                with contextlib.suppress(Exception):
+                    importlib.import_module(name)
+            defaults = _notebook_defaults(notebook)
+        _PREPARED[key] = defaults
+        spent["imports"] = time.perf_counter() - t
+    if spec.get("chromium"):
+        with contextlib.suppress(Exception):
+            from mognad.report import _chromium
+
+            _chromium.prestart(spec["chromium"])
+    params = {**_PREPARED[key], **(spec.get("parameters") or {})}
+    study = params.get("study")
+    if data and isinstance(study, str) and study:
+        rnd = params.get("round", params.get("year"))
+        settings = {
+            "round": int(rnd) if isinstance(rnd, int | str) and str(rnd).isdigit() else None,
+            "n_boot": params.get("n_boot", 1000),
+            "seed": params.get("seed", 0),
+            "peer": params.get("peer_group", "org_type"),
+        }
+        data_key = ("data", os.path.abspath(os.path.join(os.path.dirname(notebook), study)),
+                    json.dumps(settings, sort_keys=True, default=str))
+        with contextlib.suppress(Exception):
+            from mognad.views import national
+
+            snap = national._PRELOADED.get(data_key[1])
+            if data_key not in _PREPARED or snap is None or not snap.is_current():
+                t = time.perf_counter()
+                national.preload(data_key[1], **settings)
+                _PREPARED[data_key] = True
+                spent["data"] = time.perf_counter() - t
+    return spent
 
 
 # --------------------------------------------------------------------------------------------
@@ -749,6 +978,10 @@ def worker_main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        with contextlib.suppress(Exception):
+            from mognad.report import _chromium
+
+            _chromium.close_browser()
         with contextlib.suppress(Exception):
             replies.close()
         os._exit(0)
@@ -934,6 +1167,18 @@ def shared_pool(engine: str, min_workers: int = 1) -> WarmPool:
         with pool.lock:
             pool.max_workers = max(pool.max_workers, int(min_workers))
         return pool
+
+
+def warm_up(notebook, *, parameters: dict | None = None, workers: int = 1, engine: str = "fast",
+            chromium: str | None = None) -> None:
+    """Start *workers* warm workers of the shared pool now and prepare them for *notebook*
+    (imports and browser; :func:`prepare` with ``data=False``), without waiting."""
+    if engine != "fast":
+        return
+    pool = shared_pool(engine, min_workers=workers)
+    spec = {"notebook": str(notebook), "parameters": dict(parameters or {}), "chromium": chromium}
+    for _ in range(max(1, int(workers)) - len(pool.workers)):
+        pool.submit(prepare, spec, data=False)
 
 
 def reset_shared_pool(engine: str) -> None:

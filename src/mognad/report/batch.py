@@ -43,6 +43,7 @@ from mognad.report.render import (
     _render_job,
     _report_spec,
     _run_spec,
+    find_chromium,
 )
 
 __all__ = [
@@ -63,6 +64,7 @@ MANIFEST_COLUMNS = [
     "status",
     "seconds",
     "error",
+    "reason",
     "outputs",
     "fingerprint",
     "finished_at",
@@ -182,7 +184,8 @@ def read_manifest(out_dir) -> dict:
 
 
 def batch_failed(manifest: pd.DataFrame) -> bool:
-    """Whether any report of a batch failed (the CLI then exits non-zero).
+    """Whether any report of a batch failed, or its manifest or index could not be written
+    (the CLI then exits non-zero).
 
     Examples
     --------
@@ -191,7 +194,11 @@ def batch_failed(manifest: pd.DataFrame) -> bool:
     >>> batch_failed(pd.DataFrame({"status": ["ok", "failed"]}))
     True
     """
-    if manifest is None or len(manifest) == 0 or "status" not in manifest:
+    if manifest is None:
+        return False
+    if manifest.attrs.get("write_errors"):
+        return True
+    if len(manifest) == 0 or "status" not in manifest:
         return False
     return bool(manifest["status"].isin(["failed", "interrupted"]).any())
 
@@ -218,6 +225,7 @@ _TEXTS = {
         "failed": "misslyckades",
         "interrupted": "avbruten",
         "results": "resultat",
+        "details": "Detaljer om felen finns i manifest.json.",
     },
     "en": {
         "title": "Reports",
@@ -236,6 +244,7 @@ _TEXTS = {
         "failed": "failed",
         "interrupted": "interrupted",
         "results": "results",
+        "details": "Details of the failures are in manifest.json.",
     },
 }
 
@@ -252,7 +261,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.failed td, tr.interrupted td { background: #fdecea; }
 span.status { font-weight: 600; }
 tr.failed span.status, tr.interrupted span.status { color: #a4161a; }
-td.error { font-family: ui-monospace, monospace; font-size: .85rem; color: #a4161a; }
+td.error { font-size: .9rem; color: #a4161a; }
 @page { size: A4; margin: 15mm; }
 @media print { body { max-width: none; padding: 0; } a { color: inherit; } }
 """
@@ -268,7 +277,9 @@ def write_index(rows: Sequence[Mapping], out_dir, *, notebook: str = "", lang: s
     Parameters
     ----------
     rows : sequence of mapping
-        Manifest records (``stem``, ``label``, ``status``, ``seconds``, ``error``, ``files``).
+        Manifest records (``stem``, ``label``, ``status``, ``seconds``, ``reason``, ``files``).
+        A failed report shows its short ``reason`` only, never exception text (``error`` and
+        the traceback stay in the manifest); rows without a ``reason`` show a generic one.
     out_dir : path-like
         The batch folder; links are relative to it.
     notebook : str
@@ -299,12 +310,17 @@ def write_index(rows: Sequence[Mapping], out_dir, *, notebook: str = "", lang: s
                 links.append(f'<a href="{_esc(quote(name))}">{_esc(text)}</a>')
         seconds = row.get("seconds")
         seconds_txt = f"{seconds:.1f}" if isinstance(seconds, int | float) else ""
+        reason = ""
+        if status not in _OK:
+            reason = row.get("reason") or texts.get(status, status)
         body.append(
             f'<tr class="{_esc(status)}"><td>{_esc(row.get("label") or row.get("stem"))}</td>'
             f'<td><span class="status">{_esc(texts.get(status, status))}</span></td>'
             f'<td class="num">{seconds_txt}</td><td>{" · ".join(links)}</td>'
-            f'<td class="error">{_esc(row.get("error") or "")}</td></tr>'
+            f'<td class="error">{_esc(reason)}</td></tr>'
         )
+    details = (f'<p class="meta">{_esc(texts["details"])}</p>\n'
+               if counts["failed"] or counts["interrupted"] else "")
     page = (
         f'<!DOCTYPE html>\n<html lang="{_esc(lang)}">\n<head>\n<meta charset="utf-8">\n'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -318,7 +334,9 @@ def write_index(rows: Sequence[Mapping], out_dir, *, notebook: str = "", lang: s
         f"<th>{_esc(texts['seconds'])}</th><th>{_esc(texts['files'])}</th>"
         f"<th>{_esc(texts['error'])}</th></tr></thead>\n<tbody>\n"
         + "\n".join(body)
-        + "\n</tbody>\n</table>\n</body>\n</html>\n"
+        + "\n</tbody>\n</table>\n"
+        + details
+        + "</body>\n</html>\n"
     )
     path = Path(out_dir) / "index.html"
     _atomic_write_text(path, page)
@@ -380,24 +398,43 @@ def _as_frame(records: list[dict]) -> pd.DataFrame:
 
 
 class _ManifestWriter:
-    """Writes manifest.csv/json atomically whenever a report finishes (thread-safe)."""
+    """Writes manifest.csv/json atomically whenever a report finishes (thread-safe).
+
+    A write that fails (a full disk, a read-only folder) never stops the batch: the old files
+    stay as they were, the reason is kept in :attr:`errors` and the next write tries again.
+    """
 
     def __init__(self, out_dir: Path, header: dict, records: list[dict]) -> None:
         self.out_dir = out_dir
         self.header = header
         self.records = records
         self.lock = threading.Lock()
+        self.errors: dict[str, str] = {}
 
     def write(self) -> pd.DataFrame:
         with self.lock:
             frame = _as_frame(self.records)
             doc = {**self.header, "written_at": _now(), "reports": self.records}
-            _atomic_write_text(
-                self.out_dir / "manifest.json",
-                json.dumps(doc, ensure_ascii=False, indent=2, default=str),
-            )
-            _atomic_write_text(self.out_dir / "manifest.csv", frame.to_csv(index=False))
+            for name, text in (
+                ("manifest.json", lambda: json.dumps(doc, ensure_ascii=False, indent=2,
+                                                     default=str)),
+                ("manifest.csv", lambda: frame.to_csv(index=False)),
+            ):
+                try:
+                    _atomic_write_text(self.out_dir / name, text())
+                except OSError as exc:
+                    self.errors[name] = _os_reason(exc)
+                else:
+                    self.errors.pop(name, None)
             return frame
+
+
+def _os_reason(exc: OSError) -> str:
+    from mognad.report.render import failure_reason
+
+    if exc.errno is not None:
+        return failure_reason("OSError", f"[Errno {exc.errno}] {exc.strerror}")
+    return str(exc)
 
 
 def _now() -> str:
@@ -419,6 +456,88 @@ def _sigterm_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, old)
+
+
+_STAGING_PREFIX = ".mognad-batch-"
+_LOCK_NAME = ".lock"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _host() -> str:
+    import socket
+
+    return "".join(c if c.isalnum() else "_" for c in socket.gethostname())[:40] or "host"
+
+
+def _open_staging(out: Path):
+    """A staging folder ``.mognad-batch-<host>-<pid>-<random>`` with a lock file this process
+    holds (flock) until the batch ends; returns ``(path, lock_fd)``."""
+    staging = Path(tempfile.mkdtemp(dir=out, prefix=f"{_STAGING_PREFIX}{_host()}-{os.getpid()}-"))
+    fd = os.open(staging / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    with contextlib.suppress(OSError):
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return staging, fd
+
+
+def clean_stale_staging(out_dir) -> list[str]:
+    """Remove staging folders that batches killed with ``kill -9`` (or a crash) left behind.
+
+    A folder is stale when no live process holds its lock file (``flock``). Folders without a
+    lock file count as stale when the process named in the folder name (same host) is gone, or
+    when they are older than a day (folders of older versions name no process).
+
+    Returns
+    -------
+    list of str
+        Names of the folders removed.
+    """
+    import fcntl
+
+    removed = []
+    out = Path(out_dir)
+    for folder in sorted(out.glob(f"{_STAGING_PREFIX}*")):
+        if not folder.is_dir():
+            continue
+        stale = False
+        lock = folder / _LOCK_NAME
+        if lock.exists():
+            try:
+                fd = os.open(lock, os.O_RDWR)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                stale = False  # a live batch holds it (or locks are not supported here)
+            else:
+                stale = True
+            finally:
+                if stale:
+                    shutil.rmtree(folder, ignore_errors=True)
+                os.close(fd)
+        else:
+            parts = folder.name[len(_STAGING_PREFIX):].split("-")
+            if len(parts) >= 3 and parts[0] == _host() and parts[1].isdigit():
+                stale = not _pid_alive(int(parts[1]))
+            else:
+                with contextlib.suppress(OSError):
+                    stale = time.time() - folder.stat().st_mtime > 86400
+            if stale:
+                shutil.rmtree(folder, ignore_errors=True)
+        if stale:
+            removed.append(folder.name)
+    return removed
 
 
 def _dask_render(spec: dict) -> dict:
@@ -445,6 +564,7 @@ def run_batch(
     data_fingerprint: str = "",
     lang: str = "sv",
     keep_ipynb: bool = False,
+    profile: bool = False,
 ) -> pd.DataFrame:
     """Render one notebook for many parameter sets, in parallel, resumably.
 
@@ -480,12 +600,21 @@ def run_batch(
         Language of ``index.html``.
     keep_ipynb : bool
         Also keep each executed notebook.
+    profile : bool
+        Also count store queries and figure renderings per report (``timings`` in
+        ``manifest.json``; used by ``benchmarks/batch.py``).
 
     Returns
     -------
     pandas.DataFrame
-        The manifest: ``stem, org_id, label, status, seconds, error, outputs, fingerprint,
-        finished_at``; ``status`` is ``ok``, ``failed`` or ``skipped``.
+        The manifest: ``stem, org_id, label, status, seconds, error, reason, outputs,
+        fingerprint, finished_at``; ``status`` is ``ok``, ``failed`` or ``skipped``; ``error``
+        is the exception's last line, ``reason`` the short text ``index.html`` shows.
+        ``frame.attrs["write_errors"]`` names the batch files that could not be written
+        (``{"manifest.json": "no space left on device"}``); :func:`batch_failed` counts them.
+
+    A report whose stem is not a valid file name fails alone (the others run); stale staging
+    folders of killed batches are removed first (:func:`clean_stale_staging`).
 
     Raises
     ------
@@ -505,10 +634,15 @@ def run_batch(
     formats = _check_formats(formats)
     if engine == "fast" and scheduler is None:
         _check_fast_kernel(kernel_name)
+    chromium = find_chromium() if "pdf" in formats else None
     jobs = _validate_jobs(jobs)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MognadError(f"cannot create the output folder {out}: {_os_reason(exc)}") from None
     out = out.resolve()
+    clean_stale_staging(out)
 
     previous = {}
     if resume:
@@ -518,6 +652,7 @@ def run_batch(
 
     records: list[dict] = []
     to_run: list[tuple[int, dict]] = []
+    rejected: list[tuple[int, dict]] = []
     for job in jobs:
         fingerprint = input_fingerprint(nb_path, job["parameters"], data_fingerprint)
         record = {
@@ -527,6 +662,7 @@ def run_batch(
             "status": "pending",
             "seconds": None,
             "error": None,
+            "reason": None,
             "files": {},
             "fingerprint": fingerprint,
             "finished_at": None,
@@ -548,19 +684,25 @@ def run_batch(
                 results=prev.get("results"),
             )
         else:
-            spec = _report_spec(
-                nb_path,
-                parameters=job["parameters"],
-                out_dir=out,
-                stem=job["stem"],
-                formats=formats,
-                timeout=timeout,
-                kernel_name=kernel_name,
-                engine=engine,
-                keep_ipynb=keep_ipynb,
-                lang=job["parameters"].get("lang") or lang,
-            )
-            to_run.append((len(records), spec))
+            try:
+                spec = _report_spec(
+                    nb_path,
+                    parameters=job["parameters"],
+                    out_dir=out,
+                    stem=job["stem"],
+                    formats=formats,
+                    timeout=timeout,
+                    kernel_name=kernel_name,
+                    engine=engine,
+                    keep_ipynb=keep_ipynb,
+                    lang=job["parameters"].get("lang") or lang,
+                    chromium=chromium,
+                )
+            except MognadError as exc:  # e.g. an org id that makes no file name: this one fails
+                rejected.append((len(records), _failed_row(exc)))
+            else:
+                spec["profile"] = bool(profile)
+                to_run.append((len(records), spec))
         records.append(record)
 
     header = {
@@ -572,7 +714,13 @@ def run_batch(
         "started_at": _now(),
     }
     writer = _ManifestWriter(out, header, records)
-    staging = Path(tempfile.mkdtemp(dir=out, prefix=".mognad-batch-"))
+    staging, lock_fd = None, None
+    if to_run:
+        try:
+            staging, lock_fd = _open_staging(out)
+        except OSError as exc:  # e.g. a full disk: every report that would run fails
+            rejected.extend((index, _failed_row(exc)) for index, _ in to_run)
+            to_run = []
     for _, spec in to_run:
         spec["staging_root"] = str(staging)
 
@@ -581,7 +729,7 @@ def run_batch(
     texts = _TEXTS.get(lang, _TEXTS["sv"])
     bar = tqdm(
         total=len(records),
-        initial=len(records) - len(to_run),
+        initial=len(records) - len(to_run) - len(rejected),
         desc=texts["title"],
         unit="st",
         disable=not progress,
@@ -597,10 +745,13 @@ def run_batch(
         rec["files"] = dict(row.get("outputs") or {})
         rec["results"] = row.get("results")
         rec["finished_at"] = _now()
+        if row.get("timings"):
+            rec["timings"] = row["timings"]
         if rec["status"] != "ok":
             n_failed += 1
             ename, evalue = row.get("ename", "Error"), row.get("evalue", "")
             rec["error"] = f"{ename}: {evalue}" if evalue else ename
+            rec["reason"] = row.get("reason") or rec["error"].splitlines()[0][:200]
             rec["traceback"] = row.get("traceback", "")
             if row.get("cell_index") is not None:
                 rec["cell_index"] = row["cell_index"]
@@ -608,12 +759,15 @@ def run_batch(
         writer.write()
         bar.update(1)
 
+    write_errors: dict[str, str] = {}
     try:
         with _sigterm_as_interrupt():
             try:
+                for index, row in rejected:
+                    finish(index, row)
                 if to_run:
                     if scheduler is not None:
-                        _run_on_dask(scheduler, to_run, finish)
+                        _run_on_dask(scheduler, to_run, finish, nb_path, engine)
                     else:
                         _run_local(to_run, finish, jobs_n, engine)
             except BaseException:
@@ -621,12 +775,22 @@ def run_batch(
                     if rec["status"] == "pending":
                         rec["status"] = "interrupted"
                         rec["error"] = "KeyboardInterrupt: the batch was interrupted"
+                        rec["reason"] = texts["interrupted"]
                 raise
     finally:
         bar.close()
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(lock_fd)
         frame = writer.write()
-        write_index(records, out, notebook=nb_path.name, lang=lang)
+        write_errors.update(writer.errors)
+        try:
+            write_index(records, out, notebook=nb_path.name, lang=lang)
+        except OSError as exc:
+            write_errors["index.html"] = _os_reason(exc)
+    frame.attrs["write_errors"] = write_errors
     return frame
 
 
@@ -660,13 +824,21 @@ def _run_local(to_run, finish, jobs_n, engine) -> None:
         raise
 
 
-def _run_on_dask(scheduler, to_run, finish) -> None:
+def _run_on_dask(scheduler, to_run, finish, notebook, engine) -> None:
     import distributed
 
+    from mognad.report._dask import WarmReportWorkers
+
     own_client = not isinstance(scheduler, distributed.Client)
-    client = distributed.Client(scheduler) if own_client else scheduler
+    try:
+        client = distributed.Client(scheduler, timeout=30) if own_client else scheduler
+    except (OSError, TimeoutError) as exc:
+        raise MognadError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
     futures = {}
     try:
+        # every Dask worker starts warm report workers prepared for this notebook and study
+        with contextlib.suppress(Exception):
+            client.register_plugin(WarmReportWorkers(to_run[0][1], engine=engine))
         token = hashlib.sha256(f"{time.time_ns()}{os.getpid()}".encode()).hexdigest()[:8]
         for index, spec in to_run:
             future = client.submit(

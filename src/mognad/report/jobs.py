@@ -66,10 +66,15 @@ def slug(text: str) -> str:
 
 
 def fill_parameters(notebook: Path, *, study: Study, round: int | None, org_id: str | None,
-                    lang: str, extra: dict | None = None) -> dict:
+                    lang: str, extra: dict | None = None,
+                    declared: dict[str, str] | None = None) -> dict:
     """Parameters for one run: only those the notebook declares (``year`` takes the round when
-    the notebook has no ``round``). The study is passed as an absolute path."""
-    declared = notebook_parameters(notebook)
+    the notebook has no ``round``). The study is passed as an absolute path.
+
+    *declared* (the notebook's :func:`notebook_parameters`) may be given to save reading the
+    notebook again for every organisation of a batch.
+    """
+    declared = declared if declared is not None else notebook_parameters(notebook)
     values = {"study": str(Path(study.path).resolve()), "lang": lang}
     if round is not None:
         values["round" if "round" in declared else "year"] = int(round)
@@ -91,13 +96,25 @@ def fill_parameters(notebook: Path, *, study: Study, round: int | None, org_id: 
     return values
 
 
-def report_stem(notebook: Path, *, study: Study, org_id: str | None, round: int | None) -> str:
-    """``<org_id>-<slug of the name>`` for organisation reports, else ``<notebook>-<round>``."""
+def report_stem(notebook: Path, *, study: Study, org_id: str | None, round: int | None,
+                names: dict[str, str] | None = None) -> str:
+    """``<org_id>-<slug of the name>`` for organisation reports, else ``<notebook>-<round>``.
+
+    *names* (``org_id -> name``, e.g. from :func:`organisation_names`) saves a query of the
+    registry per organisation in a batch.
+    """
     if org_id is not None:
-        orgs = study.organisations
-        hit = orgs.loc[orgs["org_id"] == str(org_id), "name"]
-        return f"{org_id}-{slug(hit.iloc[0]) if len(hit) else 'okand'}"
+        if names is None:
+            names = organisation_names(study)
+        name = names.get(str(org_id))
+        return f"{org_id}-{slug(name) if name else 'okand'}"
     return f"{notebook.stem}-{round}" if round is not None else notebook.stem
+
+
+def organisation_names(study: Study) -> dict[str, str]:
+    """``org_id -> name`` of the study's registry (one query)."""
+    orgs = study.organisations
+    return dict(zip(orgs["org_id"].astype(str), orgs["name"].astype(str), strict=True))
 
 
 def organisations_in_round(study: Study, round: int, notebook: Path) -> list[str]:

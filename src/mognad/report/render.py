@@ -4,8 +4,11 @@ A report notebook is an ordinary Jupyter notebook with a cell tagged ``parameter
 convention). :func:`render_report` executes it with the given parameters and exports
 
 - ``<out_dir>/<stem>.html``: self-contained (images embedded, no script, style sheet or font
-  from any outside host), without code cells or prompts, with a print style sheet for A4;
-- ``<out_dir>/<stem>.pdf``: the same HTML printed by headless Chromium;
+  from any outside host), without code cells or prompts, with a print style sheet for A4, and
+  sanitised: nothing on the page can load a file or URL or run code, whatever a string in the
+  data contained (:func:`safe_page`);
+- ``<out_dir>/<stem>.pdf``: the same HTML printed by a long-lived headless Chromium with
+  JavaScript off that can load nothing but the page (:mod:`mognad.report._chromium`);
 - ``<out_dir>/<stem>.results.json``: whatever the notebook handed to :func:`record_results`;
 - optionally ``<out_dir>/<stem>.ipynb``: the executed notebook.
 
@@ -17,8 +20,11 @@ Engines
 -------
 ``engine="fast"`` (default) executes the notebook in a fresh fork of a warm worker process that
 has already imported pandas, seaborn, statsmodels and matplotlib, with an IPython shell that
-records outputs exactly as nbclient records them from a kernel; ``engine="papermill"`` is plain
-papermill with a fresh ipykernel per report. Both give the same report text (tested).
+records outputs exactly as nbclient records them from a kernel; before forking, the worker has
+also imported what the notebook imports and read the study's per-batch data once
+(:func:`mognad.report._executor.prepare`). ``engine="papermill"`` is plain papermill with a fresh
+ipykernel per report. Both give the same report text (tested, also on the real organisation
+report).
 """
 
 from __future__ import annotations
@@ -30,7 +36,6 @@ import math
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -310,6 +315,9 @@ def _make_exporter():
                 resources["language_code"] = lang
             return resources
 
+    # embed_images stays False: with it, nbconvert reads any local file named by an <img> in a
+    # Markdown output (an organisation called '<img src="/study/pseudonym.key">' would put the
+    # key into the report). The figures a notebook produced are already base64 in its outputs.
     return ReportHTMLExporter(
         template_name="lab",
         template_file=_TEMPLATE_NAME,
@@ -317,24 +325,36 @@ def _make_exporter():
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
-        embed_images=True,
+        embed_images=False,
     )
+
+
+_TRUSTED_STYLES: frozenset[str] = frozenset()
 
 
 def get_exporter():
     """The process' HTML exporter (built once and reused: ≈ 50 ms per export instead of ≈ 2 s)."""
-    global _EXPORTER
+    global _EXPORTER, _TRUSTED_STYLES
     with _EXPORTER_LOCK:
         if _EXPORTER is None:
             from mognad.report._executor import avoid_slow_imports
 
             avoid_slow_imports()
-            _EXPORTER = _make_exporter()
+            exporter = _make_exporter()
             import nbformat
 
-            # Warm the template environment once.
-            _EXPORTER.from_notebook_node(nbformat.v4.new_notebook())
+            # Warm the template environment once, and remember the template's own style sheets
+            # (the only <style> texts trusted as they are).
+            page, _ = exporter.from_notebook_node(nbformat.v4.new_notebook())
+            _TRUSTED_STYLES = frozenset(_style_texts(page))
+            _EXPORTER = exporter
         return _EXPORTER
+
+
+def _style_texts(page: str) -> list[str]:
+    from bs4 import BeautifulSoup
+
+    return [tag.string or "" for tag in BeautifulSoup(page, "html.parser").find_all("style")]
 
 
 def strip_remote_resources(html: str) -> str:
@@ -345,6 +365,26 @@ def strip_remote_resources(html: str) -> str:
     """
     html = _REMOTE_TAG_RE.sub("", html)
     return _REMOTE_CSS_RE.sub("", html)
+
+
+def safe_page(html: str) -> str:
+    """*html* (an exported report page) with everything that could load or run neutralised.
+
+    The page's head up to ``<body`` is the template's (its title is escaped by the template);
+    everything from ``<body`` on holds notebook outputs and goes through
+    :func:`mognad.report._sanitize.sanitize_html`: no script, no event handler, no
+    ``javascript:`` link, no image other than embedded ``data:image/…`` figures, no element or
+    style that fetches a file or URL.
+    """
+    from mognad.report._sanitize import sanitize_html
+
+    get_exporter()  # the trusted template styles
+    cut = html.find("<body")
+    head, body = (html[:cut], html[cut:]) if cut >= 0 else ("", html)
+    page = head + sanitize_html(body, trusted_styles=_TRUSTED_STYLES)
+    if head and "</html>" not in page[-200:]:  # the fragment parser drops the unmatched end tag
+        page = page.rstrip() + "\n</html>\n"
+    return page
 
 
 def export_html(nb, *, title: str | None = None, lang: str = "sv") -> str:
@@ -362,7 +402,8 @@ def export_html(nb, *, title: str | None = None, lang: str = "sv") -> str:
     Returns
     -------
     str
-        The HTML: no code, no prompts, images embedded as data URIs, nothing from outside hosts.
+        The HTML: no code, no prompts, images embedded as data URIs, nothing from outside
+        hosts, nothing that loads a local file or runs (see :func:`safe_page`).
     """
     from mognad.report._executor import avoid_slow_imports
 
@@ -376,9 +417,36 @@ def export_html(nb, *, title: str | None = None, lang: str = "sv") -> str:
         name = "report"
     exporter = get_exporter()
     resources = {"metadata": {"name": title or name}, "mognad_lang": lang or "sv"}
+    nb = _balanced_outputs(nb)
     with _EXPORTER_LOCK:
         body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return strip_remote_resources(body)
+    return safe_page(strip_remote_resources(body))
+
+
+def _balanced_outputs(nb):
+    """*nb* with the raw HTML of every HTML/Markdown output closed in itself (a copy if any
+    output changes), so an unclosed tag in one output cannot hide the outputs after it."""
+    import copy
+
+    from mognad.report._sanitize import balance_fragment
+
+    changes = {}
+    for i, cell in enumerate(nb.cells):
+        for j, output in enumerate(cell.get("outputs") or []):
+            for mime in ("text/html", "text/markdown"):
+                value = (output.get("data") or {}).get(mime)
+                if value is None:
+                    continue
+                text = "".join(value) if isinstance(value, list) else str(value)
+                fixed = balance_fragment(text)
+                if fixed != text:
+                    changes[(i, j, mime)] = fixed
+    if not changes:
+        return nb
+    nb = copy.deepcopy(nb)
+    for (i, j, mime), fixed in changes.items():
+        nb.cells[i].outputs[j]["data"][mime] = fixed
+    return nb
 
 
 # --------------------------------------------------------------------------------------------
@@ -412,33 +480,21 @@ def find_chromium() -> str:
     )
 
 
-_CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--mute-audio",
-    "--no-pdf-header-footer",
-)
-
-
 def html_to_pdf(html_path, pdf_path, *, timeout: float = 120, chromium: str | None = None) -> Path:
     """Print an HTML file to PDF with headless Chromium, atomically.
+
+    The page is handed to a long-lived browser of this process from memory (see
+    :mod:`mognad.report._chromium`): JavaScript is off and the page can load nothing, neither
+    from the network nor from local files; only its embedded ``data:`` images render.
 
     Parameters
     ----------
     html_path : path-like
-        A local HTML file (self-contained: Chromium is kept off the network).
+        A local HTML file.
     pdf_path : path-like
         Where the PDF goes; written under a temporary name first.
     timeout : float
-        Seconds before Chromium is killed.
+        Seconds before the browser is given up on (and restarted for the next PDF).
     chromium : str, optional
         The browser binary (default: :func:`find_chromium`).
 
@@ -446,42 +502,37 @@ def html_to_pdf(html_path, pdf_path, *, timeout: float = 120, chromium: str | No
     -------
     pathlib.Path
         *pdf_path*.
+
+    Raises
+    ------
+    ReportError
+        The browser could not start, died, or did not finish in time (``ename`` ``PDFError``
+        or ``TimeoutError``); ``OSError`` when the PDF cannot be written (e.g. a full disk).
     """
-    html_path = Path(html_path).resolve()
+    from mognad.report import _chromium
+
+    html_path = Path(html_path)
     pdf_path = Path(pdf_path)
     chromium = chromium or find_chromium()
-    with tempfile.TemporaryDirectory(prefix=".chromium-", dir=pdf_path.parent) as tmp:
-        tmp_pdf = Path(tmp) / "out.pdf"
-        cmd = [
-            chromium,
-            *_CHROMIUM_FLAGS,
-            f"--user-data-dir={tmp}/profile",
-            f"--print-to-pdf={tmp_pdf}",
-            html_path.as_uri(),
-        ]
-        try:
-            proc = subprocess.run(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise ReportError(
-                f"Chromium did not print {html_path.name} within {timeout:g} s",
-                ename="TimeoutError",
-                evalue=f"PDF export took longer than {timeout:g} s",
-            ) from exc
-        if proc.returncode != 0 or not tmp_pdf.exists() or tmp_pdf.stat().st_size == 0:
-            tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-            raise ReportError(
-                f"Chromium could not print {html_path.name} to PDF (exit code "
-                f"{proc.returncode}): {' | '.join(tail)}",
-                ename="PDFError",
-                evalue=f"chromium exit code {proc.returncode}",
-            )
-        os.replace(tmp_pdf, pdf_path)
+    html = html_path.read_bytes()
+    try:
+        data = _chromium.print_pdf(html, chromium, timeout=timeout)
+    except _chromium.BrowserTimeout as exc:
+        raise ReportError(
+            f"Chromium did not print {html_path.name} within {timeout:g} s",
+            ename="TimeoutError",
+            evalue=f"PDF export took longer than {timeout:g} s",
+        ) from exc
+    except _chromium.BrowserError as exc:
+        raise ReportError(
+            f"Chromium could not print {html_path.name} to PDF: {exc}",
+            ename="PDFError",
+            evalue=f"Chromium could not print the report: {exc}",
+        ) from exc
+    if not data.startswith(b"%PDF"):
+        raise ReportError(f"Chromium returned no PDF for {html_path.name}", ename="PDFError",
+                          evalue="Chromium returned no PDF")
+    _atomic_write_bytes(pdf_path, data)
     return pdf_path
 
 
@@ -496,15 +547,69 @@ def _plain(text: str) -> str:
     return _ANSI_RE.sub("", text or "")
 
 
+#: Longest report file stem, in UTF-8 bytes: room for ".results.json", the temporary names
+#: and the 255-byte file name limit of common file systems.
+MAX_STEM_BYTES = 150
+_RESERVED_NAMES = re.compile(r"^(?:con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(?:\..*)?$", re.I)
+
+
 def check_stem(stem: str) -> str:
-    """Validate a report file stem (a plain file name without folder or extension)."""
+    """Validate a report file stem (a plain file name without folder or extension).
+
+    Examples
+    --------
+    >>> check_stem("0180_2024")
+    '0180_2024'
+    >>> check_stem("../x")
+    Traceback (most recent call last):
+    ...
+    mognad.errors.MognadError: invalid report name '../x': use letters, digits, '.', '_', '-' or spaces, no folders (e.g. '0180_2024')
+    """
     stem = str(stem)
     if not stem or not _STEM_RE.match(stem) or stem in (".", ".."):
         raise MognadError(
             f"invalid report name {stem!r}: use letters, digits, '.', '_', '-' or spaces, "
             "no folders (e.g. '0180_2024')"
         )
+    if len(stem.encode("utf-8")) > MAX_STEM_BYTES:
+        raise MognadError(
+            f"invalid report name {stem[:40]!r}…: {len(stem.encode('utf-8'))} bytes long, at most "
+            f"{MAX_STEM_BYTES} make a file name"
+        )
+    if _RESERVED_NAMES.match(stem) or stem.endswith((".", " ")):
+        raise MognadError(
+            f"invalid report name {stem!r}: reserved or not portable as a file name (Windows "
+            "device names such as CON or NUL, or a trailing dot or space)"
+        )
     return stem
+
+
+_ERRNO_RE = re.compile(r"^\[Errno (\d+)\]")
+
+
+def failure_reason(ename: str, evalue: str) -> str:
+    """A short reason for a failed report, for people (no exception class, no traceback).
+
+    Examples
+    --------
+    >>> failure_reason("OSError", "[Errno 28] No space left on device: '/r/a.pdf'")
+    'no space left on device'
+    >>> failure_reason("ValueError", "organisationen X finns inte\\nmore")
+    'organisationen X finns inte'
+    >>> failure_reason("KeyError", "")
+    'the notebook failed (KeyError)'
+    """
+    import errno as _errno
+
+    text = str(evalue or "").strip()
+    code = _ERRNO_RE.match(text)
+    if code:
+        number = int(code.group(1))
+        return os.strerror(number).lower() if number in _errno.errorcode else text.splitlines()[0]
+    line = text.splitlines()[0].strip() if text else ""
+    if not line:
+        return f"the notebook failed ({ename or 'error'})"
+    return line if len(line) <= 200 else line[:199] + "…"
 
 
 def _check_formats(formats) -> tuple[str, ...]:
@@ -542,13 +647,15 @@ def _report_spec(
     keep_ipynb,
     title=None,
     lang=None,
+    chromium=None,
 ) -> dict:
     """Validate the arguments of one report and bundle them (picklable) for a worker."""
     if engine not in ENGINES:
         raise MognadError(f"unknown engine {engine!r}: choose 'fast' or 'papermill'")
     nb_path = _check_notebook(notebook)
     formats = _check_formats(formats)
-    chromium = find_chromium() if "pdf" in formats else None
+    if "pdf" in formats:
+        chromium = chromium or find_chromium()
     params = dict(parameters or {})
     try:
         json.dumps(params)
@@ -569,7 +676,9 @@ def _report_spec(
         "title": title or params.get("title") or str(stem),
         "lang": lang or params.get("lang") or "sv",
         "staging_root": None,
-        "chromium": chromium,
+        "chromium": chromium if "pdf" in formats else None,
+        "progress_path": None,
+        "profile": False,
     }
 
 
@@ -588,12 +697,16 @@ def _execute(spec: dict, results_path: str):
             cwd=cwd,
             results_path=results_path,
             timeout=spec["timeout"],
+            progress_path=spec.get("progress_path"),
+            profile=bool(spec.get("profile")),
         )
+        spec["_child_profile"] = status.pop("profile", None)
         if not status.get("ok"):
             return None, status
-        import nbformat
+        from nbformat import v4
 
-        return nbformat.reads(nb_json, as_version=4), None
+        # Written by nbformat in the child a moment ago: read without validating it again.
+        return v4.reads(nb_json), None
     try:
         nb = _executor.execute_notebook(
             spec["notebook"],
@@ -603,18 +716,34 @@ def _execute(spec: dict, results_path: str):
             cwd=cwd,
             results_path=results_path,
             timeout=spec["timeout"],
+            progress_path=spec.get("progress_path"),
         )
     except Exception as exc:  # noqa: BLE001 - reported as a failed report
         return None, _executor.error_info(exc)
     return nb, None
 
 
+def _cell_seconds(nb) -> list[list]:
+    """``[first source line, seconds]`` per executed code cell (nbclient's timestamps)."""
+    out = []
+    for cell in nb.cells:
+        timing = (cell.get("metadata") or {}).get("execution") or {}
+        begin, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+        if begin and end:
+            t0 = _dt.datetime.fromisoformat(begin.replace("Z", "+00:00"))
+            t1 = _dt.datetime.fromisoformat(end.replace("Z", "+00:00"))
+            lines = [ln for ln in (cell.source or "").splitlines() if ln.strip()]
+            out.append([(lines[0] if lines else "")[:60], round((t1 - t0).total_seconds(), 4)])
+    return out
+
+
 def _render_job(spec: dict) -> dict:
     """Produce one report (runs in a worker process, or in-process for ``engine="papermill"``).
 
     Returns a JSON-able dict: ``status`` ("ok"/"failed"), ``seconds``, ``outputs`` (format ->
-    file name), ``results``, and for failures ``ename``, ``evalue``, ``traceback``,
-    ``cell_index``. Never raises for a notebook or export failure.
+    file name), ``results``, ``timings`` (seconds per step), and for failures ``ename``,
+    ``evalue``, ``reason`` (short, for people), ``traceback``, ``cell_index``. Never raises for
+    a notebook or export failure (a full disk included).
     """
     from mognad.report._executor import avoid_slow_imports
 
@@ -622,40 +751,62 @@ def _render_job(spec: dict) -> dict:
     import nbformat
 
     start = time.perf_counter()
+    timings: dict = {}
     out_dir = Path(spec["out_dir"])
     stem = spec["stem"]
     # A batch's staging folder is never re-created here: once the batch removed it (after an
     # interruption), a straggling worker fails instead of leaving files behind.
     root = Path(spec.get("staging_root") or out_dir)
-    staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{stem}.tmp-"))
+    try:
+        staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{stem}.tmp-"))
+    except OSError as exc:
+        return _failed_row(exc, time.perf_counter() - start)
     try:
         results_path = staging / "results.json"
         try:
+            if spec["engine"] == "fast":
+                from mognad.report import _executor
+
+                t = time.perf_counter()
+                timings["prepare"] = _executor.prepare(spec)
+                timings["prepare"]["total"] = time.perf_counter() - t
+            t = time.perf_counter()
             nb, error = _execute(spec, str(results_path))
+            timings["execute"] = time.perf_counter() - t
+            if spec.get("_child_profile"):
+                timings["child"] = spec.pop("_child_profile")
             if error is not None:
+                ename, evalue = error.get("ename", "Error"), error.get("evalue", "")
                 return {
                     "status": "failed",
                     "seconds": time.perf_counter() - start,
                     "outputs": {},
                     "results": None,
-                    "ename": error.get("ename", "Error"),
-                    "evalue": error.get("evalue", ""),
+                    "ename": ename,
+                    "evalue": evalue,
+                    "reason": failure_reason(ename, evalue),
                     "traceback": _plain(error.get("traceback", "")),
                     "cell_index": error.get("cell_index"),
+                    "timings": timings,
                 }
+            timings["cells"] = _cell_seconds(nb)
             staged: dict[str, Path] = {}
             formats = spec["formats"]
+            t = time.perf_counter()
             html = export_html(nb, title=spec["title"], lang=spec["lang"])
             html_tmp = staging / f"{stem}.html"
             html_tmp.write_text(html, encoding="utf-8")
+            timings["export_html"] = time.perf_counter() - t
             if "html" in formats:
                 staged["html"] = html_tmp
             if "pdf" in formats:
+                t = time.perf_counter()
                 pdf_timeout = max(30.0, min(spec["timeout"] or 300.0, 300.0))
                 staged["pdf"] = html_to_pdf(
                     html_tmp, staging / f"{stem}.pdf", timeout=pdf_timeout,
                     chromium=spec.get("chromium"),
                 )
+                timings["pdf"] = time.perf_counter() - t
             if spec["keep_ipynb"]:
                 ipynb_tmp = staging / f"{stem}.ipynb"
                 ipynb_tmp.write_text(nbformat.writes(nb), encoding="utf-8")
@@ -664,27 +815,30 @@ def _render_job(spec: dict) -> dict:
             if results_path.exists():
                 results = json.loads(results_path.read_text(encoding="utf-8"))
                 staged["results"] = results_path
+            names = {
+                "html": f"{stem}.html",
+                "pdf": f"{stem}.pdf",
+                "ipynb": f"{stem}.ipynb",
+                "results": f"{stem}.results.json",
+            }
+            outputs = {}
+            # Commit: every file is complete before it gets its final name.
+            for kind in ("results", "ipynb", "pdf", "html"):
+                if kind in staged:
+                    os.replace(staged[kind], out_dir / names[kind])
+                    outputs[kind] = names[kind]
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # noqa: BLE001 - export problems fail this report only
-            return _failed_row(exc, time.perf_counter() - start)
-        names = {
-            "html": f"{stem}.html",
-            "pdf": f"{stem}.pdf",
-            "ipynb": f"{stem}.ipynb",
-            "results": f"{stem}.results.json",
-        }
-        outputs = {}
-        # Commit: every file is complete before it gets its final name.
-        for kind in ("results", "ipynb", "pdf", "html"):
-            if kind in staged:
-                os.replace(staged[kind], out_dir / names[kind])
-                outputs[kind] = names[kind]
+            row = _failed_row(exc, time.perf_counter() - start)
+            row["timings"] = timings
+            return row
         return {
             "status": "ok",
             "seconds": time.perf_counter() - start,
             "outputs": outputs,
             "results": results,
+            "timings": timings,
         }
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -706,13 +860,24 @@ def _failed_row(exc: BaseException, seconds: float = 0.0) -> dict:
     """A failed-report row for an exception raised outside the notebook."""
     import traceback
 
+    ename = getattr(exc, "ename", "") or type(exc).__name__
+    evalue = getattr(exc, "evalue", "") or str(exc)
+    if isinstance(exc, OSError) and exc.errno is not None:
+        reason = failure_reason(ename, f"[Errno {exc.errno}] {exc.strerror}")
+    elif isinstance(exc, MognadError) and not isinstance(exc, ReportError):
+        reason = failure_reason(ename, str(exc))
+    elif type(exc).__name__ == "WorkerError":
+        reason = "the report's worker process ended unexpectedly"
+    else:
+        reason = failure_reason(ename, evalue)
     return {
         "status": "failed",
         "seconds": seconds,
         "outputs": {},
         "results": None,
-        "ename": getattr(exc, "ename", "") or type(exc).__name__,
-        "evalue": getattr(exc, "evalue", "") or str(exc),
+        "ename": ename,
+        "evalue": evalue,
+        "reason": reason,
         "traceback": _plain("".join(traceback.format_exception(exc))),
         "cell_index": None,
     }
@@ -752,6 +917,7 @@ def render_report(
     engine: str = "fast",
     keep_ipynb: bool = False,
     title: str | None = None,
+    progress: bool = False,
 ) -> ReportResult:
     """Execute a parameterised notebook and export it as a report.
 
@@ -781,6 +947,8 @@ def render_report(
         Also write the executed notebook ``<stem>.ipynb``.
     title : str, optional
         Page title (default: *stem*).
+    progress : bool
+        Show a progress bar over the notebook's cells, then the export (tqdm, on stderr).
 
     Returns
     -------
@@ -814,7 +982,45 @@ def render_report(
     )
     if engine == "fast":
         _check_fast_kernel(kernel_name)
-    return _result_from_row(spec, _run_spec(spec))
+    if not progress:
+        return _result_from_row(spec, _run_spec(spec))
+    return _result_from_row(spec, _run_with_progress(spec))
+
+
+def _run_with_progress(spec: dict) -> dict:
+    """:func:`_run_spec` with a tqdm bar fed by the notebook's per-cell progress file."""
+    from concurrent.futures import Future
+
+    from tqdm import tqdm
+
+    from mognad.report._executor import read_progress
+
+    with tempfile.TemporaryDirectory(prefix="mognad-progress-") as tmp:
+        spec = {**spec, "progress_path": str(Path(tmp) / "progress")}
+        future: Future = Future()
+
+        def run() -> None:
+            try:
+                future.set_result(_run_spec(spec))
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                future.set_exception(exc)
+
+        threading.Thread(target=run, daemon=True, name="mognad-report").start()
+        with tqdm(total=None, desc=spec["stem"], unit="cell", dynamic_ncols=True,
+                  leave=False, mininterval=0.5) as bar:
+            while True:
+                try:
+                    return future.result(timeout=0.25)
+                except TimeoutError:
+                    pass
+                state = read_progress(spec["progress_path"])
+                if state is not None and state[0] != bar.n:
+                    done, total = state
+                    if bar.total != total + 1:  # the cells, then the export
+                        bar.total = total + 1
+                    if done >= total:
+                        bar.set_postfix_str("export", refresh=False)
+                    bar.update(done - bar.n)
 
 
 def _check_fast_kernel(kernel_name: str) -> None:

@@ -8,9 +8,13 @@ result is never stale: new data or a new codebook gives a new key.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import os
+from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -19,6 +23,7 @@ from mognad.errors import MognadError, StudyError
 from mognad.io.store import Study, open_study
 
 CACHE_TABLES = ("cache_scores", "cache_types", "cache_ranks")
+
 
 
 @dataclass(frozen=True)
@@ -49,13 +54,33 @@ class NationalRound:
     from_cache: bool
 
 
+#: National results already read or computed in this process, by cache key (newest last).
+#: The key covers the data fingerprint, so a memorised result is as fresh as the store's cache.
+_MEMO: OrderedDict[str, NationalRound] = OrderedDict()
+_MEMO_SIZE = 8
+
+
+def _copy(result: NationalRound, *, from_cache: bool = True) -> NationalRound:
+    return dataclasses.replace(result, scores=result.scores.copy(), types=result.types.copy(),
+                               ranks=result.ranks.copy(), from_cache=from_cache)
+
+
+def _remember(key: str, result: NationalRound) -> None:
+    _MEMO[key] = _copy(result, from_cache=True)
+    _MEMO.move_to_end(key)
+    while len(_MEMO) > _MEMO_SIZE:
+        _MEMO.popitem(last=False)
+
+
 def cache_key(study: Study, round: int, *, n_boot: int, seed: int, peer: str) -> str:
     """The key under which a round's national results are cached."""
     from mognad import __version__
+    from mognad.scoring import DEFAULT_METHOD, RESAMPLING
 
     payload = json.dumps({
         "data": study.fingerprint, "codebook": study.codebook.fingerprint, "round": int(round),
         "n_boot": int(n_boot), "seed": int(seed), "peer": peer, "version": __version__,
+        "interval": DEFAULT_METHOD, "resampling": RESAMPLING,  # caches of other schemes go stale
     }, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -153,21 +178,143 @@ def national_round(study: Study | str, round: int, *, n_boot: int = 1000, seed: 
         raise MognadError(f"round {round} is not in the study; rounds: {study.rounds}")
     key = cache_key(study, round, n_boot=n_boot, seed=seed, peer=peer)
     if use_cache:
+        if key in _MEMO:  # read or computed before in this process (e.g. a warm worker)
+            return _copy(_MEMO[key])
         cached = _read_cache(study, key)
         if cached is not None:
-            return NationalRound(round, *(_restore_types(cached[t]) for t in CACHE_TABLES),
-                                 peer=peer, from_cache=True)
+            result = NationalRound(round, *(_restore_types(cached[t]) for t in CACHE_TABLES),
+                                   peer=peer, from_cache=True)
+            _remember(key, result)
+            return _copy(result)
     draws = bootstrap_scores(study.responses_for(round=round), codebook=study.codebook,
                              n_boot=n_boot, seed=seed)
     scores = score(draws)
     types = classify(draws)
     ranks = rank_in_peers(draws, study.organisations, peer=peer)
+    result = NationalRound(round, scores, types, ranks, peer=peer, from_cache=False)
     if use_cache:
         _write_cache(study, key, dict(zip(CACHE_TABLES, (scores, types, ranks), strict=True)))
-    return NationalRound(round, scores, types, ranks, peer=peer, from_cache=False)
+        _remember(key, result)
+    return result
 
 
 def precompute(study: Study | str, rounds: list[int] | None = None, **kwargs) -> list[NationalRound]:
     """Compute and cache :func:`national_round` for several rounds (default: all)."""
     study = study if isinstance(study, Study) else open_study(study)
     return [national_round(study, r, **kwargs) for r in (rounds or study.rounds)]
+
+
+# --------------------------------------------------------------------------------------------
+# Per-batch data loaded once per process (warm report workers load it before forking)
+# --------------------------------------------------------------------------------------------
+
+
+def _store_stamp(path: Path) -> tuple:
+    """What changes whenever the store is written: size, time and inode of its files."""
+    from mognad.io.store import DB_NAME
+
+    stamp = []
+    for name in (DB_NAME, DB_NAME + ".wal"):
+        try:
+            st = os.stat(path / name)
+        except FileNotFoundError:
+            stamp.append(None)
+        else:
+            stamp.append((st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(stamp)
+
+
+class StudySnapshot(Study):
+    """A :class:`~mognad.io.store.Study` whose small per-study tables are read once.
+
+    The organisation registry, invitations, metadata (synthetic flag), provenance, rounds,
+    codebook and fingerprint are read when the snapshot is made and served from memory (as
+    copies) afterwards; answers and every other query still go to the store. Made by
+    :func:`preload`; :func:`study_for` hands it out only while the store files are unchanged.
+    """
+
+    _SNAPSHOT_PROPERTIES = ("organisations", "invitations", "meta", "provenance", "rounds",
+                            "fingerprint")
+
+    @classmethod
+    def of(cls, study: Study) -> StudySnapshot:
+        """Snapshot of *study* (the same object, re-classed, with its tables read now)."""
+        study.__class__ = cls
+        snap = study
+        snap._stamp = _store_stamp(Path(snap.path))
+        snap._loaded = {}
+        snap.codebook  # noqa: B018 - loaded now, kept by Study
+        for name in cls._SNAPSHOT_PROPERTIES:
+            snap._loaded[name] = getattr(Study, name).fget(snap)
+        return snap
+
+    def is_current(self) -> bool:
+        """Whether the store is unchanged since the snapshot was made."""
+        return _store_stamp(Path(self.path)) == self._stamp
+
+    def _get(self, name: str):
+        value = self._loaded[name]
+        return value.copy() if hasattr(value, "copy") else value
+
+    organisations = property(lambda self: self._get("organisations"),
+                             doc=Study.organisations.__doc__)
+    invitations = property(lambda self: self._get("invitations"), doc=Study.invitations.__doc__)
+    meta = property(lambda self: self._get("meta"), doc=Study.meta.__doc__)
+    provenance = property(lambda self: self._get("provenance"), doc=Study.provenance.__doc__)
+    rounds = property(lambda self: self._get("rounds"), doc=Study.rounds.__doc__)
+    fingerprint = property(lambda self: self._get("fingerprint"), doc=Study.fingerprint.__doc__)
+
+
+_PRELOADED: dict[str, StudySnapshot] = {}
+
+
+def _study_key(path) -> str:
+    return str(Path(path).resolve())
+
+
+def study_for(study: Study | str | os.PathLike) -> Study:
+    """The study to analyse: *study* itself, the snapshot :func:`preload` made for its folder
+    (while the store is unchanged), or the folder freshly opened.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from mognad.io.store import init_study
+    >>> folder = init_study(Path(tempfile.mkdtemp()) / "s")
+    >>> type(study_for(folder)).__name__
+    'Study'
+    >>> _ = preload(folder)
+    >>> type(study_for(str(folder))).__name__
+    'StudySnapshot'
+    """
+    if isinstance(study, Study):
+        return study
+    snap = _PRELOADED.get(_study_key(study))
+    if snap is not None:
+        if snap.is_current():
+            return snap
+        _PRELOADED.pop(_study_key(study), None)
+    return open_study(study)
+
+
+def preload(study: Study | str | os.PathLike, *, round: int | None = None,
+            n_boot: int = 1000, seed: int = 0, peer: str = "org_type") -> StudySnapshot:
+    """Read a study's per-batch data once in this process, for many reports to share.
+
+    Makes a :class:`StudySnapshot` (registry, invitations, metadata, codebook, fingerprint) that
+    :func:`study_for` hands out, and with *round* also reads (or computes and caches) that
+    round's national results with the given settings, so that :func:`national_round` with the
+    same arguments needs no query. A warm report worker calls this before forking per report;
+    results are identical to reading the store each time.
+
+    Returns
+    -------
+    StudySnapshot
+    """
+    snap = study_for(study if not isinstance(study, Study) else study.path)
+    if not isinstance(snap, StudySnapshot):
+        snap = StudySnapshot.of(open_study(snap.path))
+        _PRELOADED[_study_key(snap.path)] = snap
+    if round is not None and int(round) in snap.rounds and peer in snap.organisations:
+        national_round(snap, int(round), n_boot=n_boot, seed=seed, peer=peer)
+    return snap

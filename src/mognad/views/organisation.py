@@ -2,24 +2,29 @@
 
 :func:`organisation_profile` gathers the numbers of the per-organisation report (overall
 maturity, type with probability, categories against peers, the 2 x 2 map, the weakest
-categories, change since the previous round, internal comparison under disclosure control,
-response rate, data-quality notes, provenance), so the report notebook only formats and plots.
+categories, change since the previous round, units and roles under the organisation-round's
+publication plan (:func:`mognad.internal.compare_groups`, shared with the internal-comparison
+report), response rate, data-quality notes, provenance), so the report notebook only formats and
+plots.
 National figures come from :func:`mognad.views.national.national_round`, computed once per batch.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from mognad.errors import MognadError
-from mognad.io.store import Study, open_study
+from mognad.internal import compare_groups
+from mognad.io.store import Study
 from mognad.present.text import check_lang, fmt_number, fmt_pct
 
 PEER_COLUMNS = ("org_type", "kommungrupp", "county_code", "size_class")
+#: Columns of ``OrganisationProfile.change`` (those of :func:`mognad.longitudinal.change`).
+CHANGE_COLUMNS = ["org_id", "from_round", "to_round", "level", "name", "score_from", "score_to",
+                  "change", "ci_low", "ci_high", "design", "n_from", "n_to", "n_paired"]
 
 
 @dataclass
@@ -27,7 +32,10 @@ class OrganisationProfile:
     """The numbers of one organisation's report for one round (see :func:`organisation_profile`).
 
     Tables are tidy DataFrames; figures that would rest on fewer than ``k_min`` respondents are
-    already suppressed.
+    already suppressed. ``units`` and ``roles`` hold the shown groups only (from
+    :func:`mognad.internal.compare_groups`: unit nodes at every depth, each the aggregate of its
+    subtree, with ``depth`` and ``parent``); ``n_hidden_units`` / ``n_hidden_roles`` say how many
+    are hidden, never which.
     """
 
     org: dict
@@ -50,6 +58,8 @@ class OrganisationProfile:
     notes: list[str] = field(default_factory=list)
     provenance: dict = field(default_factory=dict)
     synthetic: bool = False
+    n_hidden_units: int = 0
+    n_hidden_roles: int = 0
 
     def results(self) -> dict:
         """Key numbers, machine-readable (for ``<report>.results.json``)."""
@@ -68,8 +78,11 @@ class OrganisationProfile:
             "previous_round": self.previous_round,
             "change": self.change.to_dict("records"),
             "response_rate": self.response_rate,
-            "units_shown": int((~self.units["suppressed"]).sum()) if len(self.units) else 0,
-            "units_suppressed": int(self.units["suppressed"].sum()) if len(self.units) else 0,
+            # counts only: hidden groups (names, sizes) never reach results.json
+            "units_shown": len(self.units),
+            "units_suppressed": self.n_hidden_units,
+            "roles_shown": len(self.roles),
+            "roles_suppressed": self.n_hidden_roles,
             "peer_group": self.peer_group,
             "k_min": self.k_min,
             "provenance": self.provenance,
@@ -79,90 +92,6 @@ class OrganisationProfile:
 def _scalar(frame: pd.DataFrame, column: str):
     value = frame[column].iloc[0] if len(frame) else np.nan
     return None if pd.isna(value) else float(value)
-
-
-def change_between_rounds(responses: pd.DataFrame, *, codebook=None, from_round: int,
-                          to_round: int, n_boot: int = 1000, seed: int = 0, ci: float = 0.95,
-                          levels=("total", "dimension", "category")) -> pd.DataFrame:
-    """Change of one organisation's scores between two rounds, with a bootstrap interval.
-
-    Respondents differ between rounds, so the rounds are treated as independent samples: the
-    interval is the percentile interval of the difference of independent cluster-bootstrap draws
-    of the two rounds.
-
-    Parameters
-    ----------
-    responses : DataFrame
-        Long responses of one organisation in (at least) the two rounds.
-
-    Returns
-    -------
-    DataFrame
-        ``level``, ``name``, ``from_pct``, ``to_pct``, ``change_pp``, ``ci_low``, ``ci_high``.
-
-    Examples
-    --------
-    >>> from mognad.scoring import to_long
-    >>> wide = pd.DataFrame({"org_id": "1", "round": [2023] * 4 + [2024] * 4,
-    ...                      "respondent_id": list("abcdefgh"),
-    ...                      **{f"q{i:02d}": [3, 4, 3, 4, 4, 5, 4, 5] for i in range(1, 31)}})
-    >>> ch = change_between_rounds(to_long(wide), from_round=2023, to_round=2024, n_boot=200)
-    >>> ch.loc[ch.level == "total", ["from_pct", "to_pct", "change_pp"]].round(1).values.tolist()
-    [[50.0, 70.0, 20.0]]
-    """
-    from mognad.scoring import bootstrap_scores
-
-    sub = responses[responses["round"].isin([from_round, to_round])]
-    draws = bootstrap_scores(sub, codebook=codebook, by=("org_id", "round"), n_boot=n_boot,
-                             seed=seed)
-    rounds = draws.groups["round"].astype(int).tolist()
-    if from_round not in rounds or to_round not in rounds:
-        return pd.DataFrame(columns=["level", "name", "from_pct", "to_pct", "change_pp",
-                                     "ci_low", "ci_high"])
-    i0, i1 = rounds.index(from_round), rounds.index(to_round)
-    diff = draws.draws[i1].astype(float) - draws.draws[i0].astype(float)
-    alpha = (1 - ci) / 2
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        low = np.nanquantile(diff, alpha, axis=1)
-        high = np.nanquantile(diff, 1 - alpha, axis=1)
-    out = draws.names.copy()
-    out["from_pct"] = draws.point[i0]
-    out["to_pct"] = draws.point[i1]
-    out["change_pp"] = out["to_pct"] - out["from_pct"]
-    out["ci_low"] = low
-    out["ci_high"] = high
-    return out[out["level"].isin(levels)].reset_index(drop=True)
-
-
-def internal_comparison(responses: pd.DataFrame, *, codebook=None, group: str = "unit",
-                        k_min: int = 5, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Overall maturity per unit (or role) of one organisation, under disclosure control.
-
-    Groups with fewer than ``k_min`` respondents are hidden, and further groups are hidden where
-    needed so that no hidden group can be recovered by subtraction from the organisation's total
-    (:func:`mognad.disclosure.suppress`). Respondents with no unit/role count as their own part.
-
-    Returns
-    -------
-    DataFrame
-        ``group`` values with ``n_respondents``, ``score_pct``, ``ci_low``, ``ci_high`` (all
-        missing for hidden groups), ``suppressed`` and ``suppression_reason``.
-    """
-    from mognad.disclosure import check_disclosure, suppress
-    from mognad.scoring import score
-
-    if group not in responses or responses[group].isna().all():
-        return pd.DataFrame(columns=[group, "n_respondents", "score_pct", "ci_low", "ci_high",
-                                     "suppressed", "suppression_reason"])
-    table = score(responses, codebook=codebook, by=("org_id", "round", group), n_boot=n_boot,
-                  seed=seed, levels=("total",))
-    protected = suppress(table, k=k_min, group=group).table
-    shown = check_disclosure(protected, k=k_min)
-    shown = shown[shown[group].notna()]
-    keep = [group, "n_respondents", "score_pct", "ci_low", "ci_high", "suppressed",
-            "suppression_reason"]
-    return shown[keep].reset_index(drop=True)
 
 
 def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: str = "sv",
@@ -196,10 +125,10 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
     """
     from mognad.agreement import response_rate
     from mognad.benchmark import compare_to_peers, weakest_categories
-    from mognad.views.national import national_round
+    from mognad.views.national import national_round, study_for
 
     lang = check_lang(lang)
-    study = study if isinstance(study, Study) else open_study(study)
+    study = study_for(study)  # a warm report worker's preloaded snapshot, or the folder opened
     org_id, round = str(org_id), int(round)
     if peer_group not in PEER_COLUMNS:
         raise MognadError(f"peer_group must be one of {', '.join(PEER_COLUMNS)}; got {peer_group!r}")
@@ -251,16 +180,22 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
                         seed=seed)
         history = hist[["round", "x_pct", "y_pct"]].astype({"round": int})
     previous = earlier[-1] if earlier else None
-    change = (change_between_rounds(responses, codebook=cb, from_round=previous, to_round=round,
-                                    n_boot=n_boot, seed=seed)
-              if previous is not None else
-              pd.DataFrame(columns=["level", "name", "from_pct", "to_pct", "change_pp", "ci_low",
-                                    "ci_high"]))
+    if previous is not None:
+        from mognad.longitudinal import change as change_between
+
+        change = change_between(responses, codebook=cb, org_id=org_id, from_round=previous,
+                                to_round=round, level=["total", "dimension", "category"],
+                                n_boot=n_boot, seed=seed)
+    else:
+        change = pd.DataFrame(columns=CHANGE_COLUMNS)
     current = responses[responses["round"] == round]
-    units = internal_comparison(current, codebook=cb, group="unit", k_min=k_min, n_boot=n_boot,
-                                seed=seed)
-    roles = internal_comparison(current, codebook=cb, group="role", k_min=k_min, n_boot=n_boot,
-                                seed=seed)
+    # units (every depth) and roles under the one publication plan of this organisation-round,
+    # the same groups, figures and intervals as the internal-comparison report
+    groups = compare_groups(current, codebook=cb, k_min=k_min, n_boot=n_boot, seed=seed,
+                            dispersion=False)
+    group_cols = ["n_respondents", "score_pct", "ci_low", "ci_high"]
+    units = groups.units()[["unit", "depth", "parent", *group_cols]]
+    roles = groups.roles()[["role", *group_cols]]
     inv = study.invitations
     inv = inv[(inv["org_id"] == org_id) & (inv["round"] == round)]
     rate = None
@@ -269,8 +204,8 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
         if len(rr) and not pd.isna(rr["response_rate"].iloc[0]):
             rate = float(rr["response_rate"].iloc[0])
 
-    notes = _quality_notes(current, total["n_respondents"], rate, units, k_min=k_min, lang=lang,
-                           codebook=cb)
+    notes = _quality_notes(current, total["n_respondents"], rate, groups.n_hidden_units,
+                           k_min=k_min, lang=lang, codebook=cb)
     from mognad import __version__
 
     provenance = {
@@ -286,11 +221,12 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
         type=type_info, comparison=comparison, weakest=weakest, types=national.types,
         peer_mask=peer_mask, history=history, change=change, previous_round=previous,
         units=units, roles=roles, response_rate=rate, notes=notes, provenance=provenance,
-        synthetic=study.is_synthetic,
+        synthetic=study.is_synthetic, n_hidden_units=groups.n_hidden_units,
+        n_hidden_roles=groups.n_hidden_roles,
     )
 
 
-def _quality_notes(current: pd.DataFrame, n: int, rate, units: pd.DataFrame, *, k_min: int,
+def _quality_notes(current: pd.DataFrame, n: int, rate, hidden: int, *, k_min: int,
                    lang: str, codebook) -> list[str]:
     sv = lang == "sv"
     notes = []
@@ -313,7 +249,6 @@ def _quality_notes(current: pd.DataFrame, n: int, rate, units: pd.DataFrame, *, 
                       "kanske inte speglar hela organisationen.") if sv else
                      (f"Low response rate ({fmt_pct(rate * 100, lang=lang)}): results may not "
                       "represent the whole organisation."))
-    hidden = int(units["suppressed"].sum()) if len(units) else 0
     if hidden:
         notes.append((f"{hidden} enhet(er) visas inte för att skydda enskilda svarande "
                       f"(färre än {k_min} svarande, eller för att en dold enhet annars kunde "
