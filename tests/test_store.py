@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 
 import duckdb
 import numpy as np
@@ -473,3 +474,22 @@ def test_damaged_store_file_is_a_clear_error(copy_of_small_study, damage):
             fh.truncate(20_000)
     proc = run("info", "--study", copy_of_small_study)
     assert_clean_error(proc, str(db))
+
+
+def test_waiting_in_a_notebook_prints_nothing(copy_of_small_study, tmp_path):
+    """Outside the command line (a notebook, a report kernel) the wait is silent: a message on
+    stderr would end up in a report's output. The read succeeds once the write is over."""
+    st = open_study(copy_of_small_study)
+    code = ("import sys\nfrom mognad.io.store import open_study\n"
+            "print('started', file=sys.stderr, flush=True)\n"
+            f"print(open_study({str(copy_of_small_study)!r}).counts()['answers'])\n")
+    err = tmp_path / "kernel.err"
+    with st.write():
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                stderr=open(err, "w"), text=True,  # noqa: SIM115
+                                env=env_with(MOGNAD_BUSY_TIMEOUT="60"))
+        wait_for_text(err, "started")
+        time.sleep(1.5)  # the reader is now waiting for the lock
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and int(out) == st.counts()["answers"]
+    assert err.read_text().strip() == "started"

@@ -481,7 +481,8 @@ def batch(
 
 
 def _setup_logging() -> None:
-    """mognad's own warnings (store busy, key written) go to stderr as one plain line each."""
+    """mognad's own notes (store busy: info; key written: warning) go to stderr, one plain line
+    each. Without this handler (in notebooks and reports) only warnings show."""
     logger = logging.getLogger("mognad")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)

@@ -351,8 +351,10 @@ def _connect(study: Path, *, read_only: bool, timeout: float | None = None
                     "writers out until it ends or calls study.close(); try again then (or set "
                     f"{BUSY_TIMEOUT_ENV}=SECONDS to wait longer)") from None
             if not told:
-                log.warning("store busy, waiting up to %g s: another mognad process is using %s",
-                            wait, study)
+                # INFO: the command line shows it; a notebook does not (it would end up in a
+                # report's output) and gets the StoreBusyError if the wait runs out
+                log.info("store busy, waiting up to %g s: another mognad process is using %s",
+                         wait, study)
                 told = True
             time.sleep(min(delay, left))
             delay = min(delay * 2, 1.0)
