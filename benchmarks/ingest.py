@@ -9,6 +9,7 @@ same file with no validation and no store. Target: <= 60 s and <= 4 GB on 2 core
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -85,6 +86,8 @@ def main() -> int:
         base_s = float(baseline.stdout.strip())
 
         study = folder / "study"
+        # the study's pseudonymisation key goes to the temporary folder, not the home directory
+        os.environ["MOGNAD_KEY_DIR"] = str(folder / "keys")
         subprocess.run(mognad + ["init", str(study)], check=True, capture_output=True)
         subprocess.run(mognad + ["ingest", str(folder / "organisations.csv"), "--study",
                                  str(study)], check=True, capture_output=True)

@@ -7,6 +7,7 @@ without a traceback.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -30,17 +31,58 @@ def _echo_err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+# str, not Path: the key file's problems (unreadable, damaged, a folder) are explained by
+# mognad.io.store.load_key, in the same words for the CLI and the Python API.
+KeyOpt = Annotated[
+    str | None,
+    typer.Option("--key", help="The pseudonymisation key file (default: $MOGNAD_KEY_FILE, else "
+                               "~/.config/mognad/keys/<study-id>.key). Keep it outside the study."),
+]
+
+
 @app.command()
 def init(
     study: Annotated[Path, typer.Argument(help="Folder for the new study.")],
     codebook: Annotated[str | None, typer.Option(help="Codebook YAML or bundled id.")] = None,
     exist_ok: Annotated[bool, typer.Option("--exist-ok", help="Do nothing if it exists.")] = False,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Key file to use, created if it does not exist (default: "
+                                   "$MOGNAD_KEY_FILE, else ~/.config/mognad/keys/<study-id>.key)."),
+    ] = None,
 ) -> None:
-    """Create an empty study (store, codebook copy, pseudonymisation key)."""
-    from mognad.io.store import init_study
+    """Create an empty study (store, codebook copy) and its pseudonymisation key outside it."""
+    from mognad.io.store import DB_NAME, init_study, open_study
 
-    path = init_study(study, codebook=codebook, exist_ok=exist_ok)
-    typer.echo(f"study ready: {path}")
+    existed = (study / DB_NAME).is_file()
+    path = init_study(study, codebook=codebook, exist_ok=exist_ok, key=key)
+    typer.echo(f"study {'exists, left as it is' if existed else 'ready'}: {path}")
+    with open_study(path, key_file=key) as st:
+        _echo_key(st.key_status())
+
+
+def _echo_key(status: dict) -> None:
+    """One or two lines on where the key is expected and whether it is usable (never the key)."""
+    where = {"--key": "given with --key", "default": "default place"}.get(
+        status["source"], f"from {status['source']}")
+    if status["key_in_study_folder"]:
+        typer.echo("key:         WARNING: the pseudonymisation key is inside the study folder "
+                   "(pseudonym.key); anyone with the folder can re-identify respondents",
+                   err=True)
+        typer.echo(f"             {status['problem']}", err=True)
+        return
+    if status["path"] is None:
+        typer.echo(f"key:         not recorded: {status['problem']}")
+        return
+    if status["matches"]:
+        state = "present, belongs to this study"
+    elif status["matches"] is False:
+        state = "WRONG KEY: does not belong to this study"
+    elif not status["present"]:
+        state = "not present (needed only to ingest respondent files)"
+    else:
+        state = "UNUSABLE: " + (status["problem"] or "")
+    typer.echo(f"key:         {status['path']} ({where}): {state}")
 
 
 @app.command()
@@ -61,9 +103,11 @@ def ingest(
         typer.Option("--max-file-size", metavar="MB",
                      help="Size limit per file in MB (default $MOGNAD_MAX_FILE_MB or 512)."),
     ] = None,
+    key: KeyOpt = None,
 ) -> None:
     """Validate files and add them to the study, each file all or nothing."""
     from mognad.io.ingest import ingest as run_ingest
+    from mognad.io.store import open_study
 
     if max_file_size is not None and max_file_size <= 0:
         raise MognadError(f"--max-file-size takes a positive number of MB; got {max_file_size}")
@@ -80,20 +124,23 @@ def ingest(
         for warning in res.warnings:
             typer.echo(f"  warning: {warning}", err=True)
 
-    run_ingest(files, study=study, kind=kind, allow_missing_items=allow_missing_items,
-               max_file_bytes=None if max_file_size is None else int(max_file_size * (1 << 20)),
-               on_result=show)
+    with open_study(study, key_file=key) as st:
+        run_ingest(files, study=st, kind=kind, allow_missing_items=allow_missing_items,
+                   max_file_bytes=None if max_file_size is None else int(max_file_size * (1 << 20)),
+                   on_result=show)
 
 
 @app.command()
 def info(
     study: StudyOpt,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    key: KeyOpt = None,
 ) -> None:
-    """Row counts per table, rounds, organisations and provenance of a study."""
+    """Row counts, rounds, provenance, and where the study's key is expected (never the key)."""
     from mognad.io.store import open_study
 
-    summary = open_study(study).info()
+    with open_study(study, key_file=key) as st:
+        summary = st.info()
     if as_json:
         typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
         return
@@ -101,11 +148,36 @@ def info(
     typer.echo(f"codebook:    {summary['codebook']['id']}")
     typer.echo(f"synthetic:   {'yes' if summary['synthetic'] else 'no'}")
     typer.echo(f"fingerprint: {summary['fingerprint'][:16]}…")
+    _echo_key(summary["key"])
     typer.echo("rows:        " + ", ".join(f"{k} {v}" for k, v in summary["counts"].items()))
     for r in summary["rounds"]:
         typer.echo(f"  round {r['round']}: {r['organisations']} organisations, "
                    f"{r['respondents']} respondents")
     typer.echo(f"files:       {len(summary['provenance'])} ingested")
+
+
+key_app = typer.Typer(help="The study's pseudonymisation key (kept outside the study folder).",
+                      no_args_is_help=True)
+app.add_typer(key_app, name="key")
+
+
+@key_app.command("move")
+def key_move(
+    study: StudyOpt,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Where the key goes (default: ~/.config/mognad/keys/"
+                                   "<study-id>.key); for a study whose key was moved by hand, "
+                                   "the key file to register."),
+    ] = None,
+) -> None:
+    """Move an old study's key (STUDY/pseudonym.key) out of the study folder."""
+    from mognad.io.store import KEY_WARNING, move_key
+
+    target = move_key(study, key=key)
+    typer.echo(f"key moved: {target} (the study folder no longer contains it)")
+    typer.echo(f"{KEY_WARNING} Copies of the study folder made before this still contain the "
+               "key: treat them as secret or delete them.", err=True)
 
 
 @app.command()
@@ -408,8 +480,44 @@ def batch(
         raise typer.Exit(1)
 
 
+def _setup_logging() -> None:
+    """mognad's own notes (store busy: info; key written: warning) go to stderr, one plain line
+    each. Without this handler (in notebooks and reports) only warnings show."""
+    logger = logging.getLogger("mognad")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_LowerLevel())
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+class _LowerLevel(logging.Formatter):
+    """``warning: message`` (a logging formatter without the logger name or time)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def _os_error_message(exc: OSError) -> str | None:
+    """A clear message for the OS errors a user causes (permissions, read-only or full disk)."""
+    import errno
+
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"permission denied: {exc.filename or ''} ({exc.strerror}); nothing was changed"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"the disk is full: {exc.filename or ''} ({exc.strerror})"
+    return None
+
+
 def main() -> None:
-    """Entry point: run the app, turning user mistakes into exit code 2 without a traceback."""
+    """Entry point: run the app, turning user mistakes into exit code 2 without a traceback.
+
+    Besides :class:`~mognad.errors.MognadError`, a store another process keeps locked and the
+    operating system's permission and disk-full errors are user-side problems: one line, exit 2.
+    Anything else is a bug in mognad and keeps its traceback.
+    """
+    _setup_logging()
     try:
         app()
     except MognadError as exc:
@@ -418,6 +526,21 @@ def main() -> None:
     except KeyboardInterrupt:
         _echo_err("interrupted")
         sys.exit(130)
+    except OSError as exc:
+        message = _os_error_message(exc)
+        if message is None:
+            raise
+        _echo_err(f"error: {message}")
+        sys.exit(2)
+    except Exception as exc:
+        import duckdb
+
+        if isinstance(exc, duckdb.Error) and ("Could not set lock" in str(exc)
+                                              or "Conflicting lock" in str(exc)):
+            _echo_err("error: store busy: another mognad process is writing to the study; try "
+                      "again when it has finished")
+            sys.exit(2)
+        raise
 
 
 if __name__ == "__main__":

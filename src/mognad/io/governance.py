@@ -533,7 +533,7 @@ def _validate_training(frame: pd.DataFrame, study, codebook, problems) -> dict:
     problems.raise_if_any()
 
     frame["participant"] = pseudonymise(frame["org_id"], frame["participant"],
-                                        key=read_key(study.path))
+                                        key=read_key(study))
     n, k = matrix.shape
     long = pd.DataFrame({
         "org_id": np.repeat(frame["org_id"].to_numpy(), k),

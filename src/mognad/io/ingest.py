@@ -561,7 +561,7 @@ def _validate_responses(frame, study, codebook, problems):
         answers = (np.repeat(np.arange(n), k), np.tile(item_no, n), matrix.ravel())
 
     # pseudonymise before anything reaches the store
-    key = read_key(study.path)
+    key = read_key(study)  # the study's key file, checked against the key id it records
     resp["respondent_id"] = pseudonymise(resp["org_id"], resp["respondent_id"], key=key)
     existing = study.sql("SELECT org_id, round, respondent_id FROM respondents")
     if len(existing):
@@ -1021,26 +1021,54 @@ def ingest(paths: str | Path | Iterable[str | Path], *, study: str | Path | Stud
     return results
 
 
-def _ingest_one(raw: RawTable, *, kind: str, study: Study, synthetic: bool) -> IngestResult:
-    from mognad import __version__
-
+def _validated(raw: RawTable, kind: str, study: Study) -> dict:
+    """Run the kind's validator on a fresh copy of the file's rows; the rows to insert."""
     frame = raw.frame.copy()
     frame["_row"] = raw.rows  # as the user's program numbers rows (see mognad.io.readers)
-    fingerprint = _content_fingerprint(kind, raw.frame)
-    seen = study.sql("SELECT 1 FROM provenance WHERE content_fingerprint = ? OR sha256 = ?",
-                     [fingerprint, raw.sha256])
-    if len(seen):
-        return IngestResult(raw.name, kind, len(frame), 0, "unchanged",
-                            "same content ingested before; nothing added")
     problems = Problems(raw.name)
     spec = KINDS[kind]
     validate = spec.validate or _VALIDATORS[kind]
     tables = validate(frame, study, study.codebook, problems)
     problems.raise_if_any()
+    return tables
 
-    con = study.connect(read_only=False)
-    try:
-        con.execute("BEGIN TRANSACTION")
+
+_SEEN = "SELECT 1 FROM provenance WHERE content_fingerprint = ? OR sha256 = ? LIMIT 1"
+#: The store's version for optimistic concurrency: every ingest that adds data adds a
+#: provenance row with the next source_id.
+_VERSION = "SELECT coalesce(max(source_id), 0) FROM provenance"
+
+
+def _ingest_one(raw: RawTable, *, kind: str, study: Study, synthetic: bool) -> IngestResult:
+    """Validate one file against the store and add it in one transaction.
+
+    Validation runs first without holding the store (a bad file is rejected without blocking
+    anyone). The write then takes the store exclusively and checks again what another process
+    may have changed meanwhile: the same content (fingerprint or file hash) ingested by a
+    concurrent run gives "unchanged"; any other new data means the file is validated once more
+    against the store as it is now, inside the transaction (so respondent clashes, registry
+    conflicts and duplicates are judged on what is really there); and the respondents are
+    checked against the store once more just before they are inserted.
+    """
+    from mognad import __version__
+
+    n_rows = len(raw.frame)
+    fingerprint = _content_fingerprint(kind, raw.frame)
+    unchanged = IngestResult(raw.name, kind, n_rows, 0, "unchanged",
+                             "same content ingested before; nothing added")
+    if len(study.sql(_SEEN, [fingerprint, raw.sha256])):
+        return unchanged
+    version = int(study.sql(_VERSION).iloc[0, 0])
+    n_warnings = len(_options().warnings)
+    tables = _validated(raw, kind, study)
+    spec = KINDS[kind]
+
+    with study.write() as con:
+        if con.execute(_SEEN, [fingerprint, raw.sha256]).fetchall():
+            return unchanged  # a concurrent run added it first (nothing was written here)
+        if int(con.execute(_VERSION).fetchall()[0][0]) != version:
+            del _options().warnings[n_warnings:]  # the second run warns again
+            tables = _validated(raw, kind, study)  # reads go through this transaction
         for ddl in spec.tables:
             con.execute(ddl)
         source_id = int(con.execute("SELECT coalesce(max(source_id), 0) + 1 FROM provenance")
@@ -1048,7 +1076,7 @@ def _ingest_one(raw: RawTable, *, kind: str, study: Study, synthetic: bool) -> I
         added = 0
         for table, data in tables.items():
             if table == "responses":
-                added += _write_responses(con, data, source_id)
+                added += _write_responses(con, data, source_id, file=raw.name)
             else:
                 df = data.copy()
                 df["source_id"] = source_id
@@ -1060,22 +1088,20 @@ def _ingest_one(raw: RawTable, *, kind: str, study: Study, synthetic: bool) -> I
         notes = f"renamed columns: {raw.renamed}" if raw.renamed else ""
         con.execute(
             "INSERT INTO provenance VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [source_id, raw.name, kind, raw.sha256, fingerprint, len(frame), added,
+            [source_id, raw.name, kind, raw.sha256, fingerprint, n_rows, added,
              datetime.now(UTC).isoformat(timespec="seconds"), study.codebook.id,
              study.codebook.fingerprint, __version__, synthetic, notes],
         )
         if synthetic:
             con.execute("UPDATE meta SET value = 'true' WHERE key = 'synthetic'")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.close()
-    return IngestResult(raw.name, kind, len(frame), added, "added")
+    return IngestResult(raw.name, kind, n_rows, added, "added")
 
 
-def _write_responses(con, data, source_id: int) -> int:
+def _write_responses(con, data, source_id: int, *, file: str = "") -> int:
+    """Insert respondents and answers; refuse respondents the store already has.
+
+    Runs inside the write transaction, so the check and the insert see the same store.
+    """
     resp, (resp_pos, item_no, values) = data
     base = int(con.execute("SELECT coalesce(max(rid), 0) + 1 FROM respondents").fetchall()[0][0])
     rid = np.arange(base, base + len(resp), dtype=np.int64)
@@ -1088,18 +1114,31 @@ def _write_responses(con, data, source_id: int) -> int:
         "role": pa.array(resp["role"].tolist(), pa.string(), from_pandas=True),
         "source_id": pa.array(np.full(len(resp), source_id, dtype=np.int32)),
     })
-    values = np.asarray(values)
-    answers = pa.table({
-        "rid": pa.array(rid[np.asarray(resp_pos)]),
-        "item_no": pa.array(np.asarray(item_no, dtype=np.int16)),
-        "value": pa.array(values, mask=values < 0),
-    })
     con.register("_resp", respondents)
-    con.register("_ans", answers)
-    con.execute("INSERT INTO respondents SELECT * FROM _resp")
-    con.execute("INSERT INTO answers SELECT * FROM _ans")
-    con.unregister("_resp")
-    con.unregister("_ans")
+    try:
+        clash = con.execute(
+            "SELECT n.rid FROM _resp n JOIN respondents r ON r.org_id = n.org_id AND "
+            "r.round = n.round AND r.respondent_id = n.respondent_id ORDER BY n.rid"
+        ).fetchnumpy()["rid"]
+        if len(clash):
+            problems = Problems(file)
+            problems.add(resp["_row"].to_numpy()[np.asarray(clash, dtype=np.int64) - base],
+                         "respondent_id", ["(pseudonymised)"] * len(clash),
+                         "this respondent is already in the store for this organisation and "
+                         "round (ingested from another file)")
+            problems.raise_if_any()
+        values = np.asarray(values)
+        answers = pa.table({
+            "rid": pa.array(rid[np.asarray(resp_pos)]),
+            "item_no": pa.array(np.asarray(item_no, dtype=np.int16)),
+            "value": pa.array(values, mask=values < 0),
+        })
+        con.register("_ans", answers)
+        con.execute("INSERT INTO respondents SELECT * FROM _resp")
+        con.execute("INSERT INTO answers SELECT * FROM _ans")
+        con.unregister("_ans")
+    finally:
+        con.unregister("_resp")
     return len(resp)
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from mognad.errors import MognadError
+from mognad.errors import MognadError, StudyError
 from mognad.io.store import Study, open_study
 
 CACHE_TABLES = ("cache_scores", "cache_types", "cache_ranks")
@@ -86,52 +86,43 @@ def cache_key(study: Study, round: int, *, n_boot: int, seed: int, peer: str) ->
 
 
 def _read_cache(study: Study, key: str) -> dict[str, pd.DataFrame] | None:
-    con = study.connect()
-    try:
-        have = set(con.execute("SELECT table_name FROM information_schema.tables").df()
-                   ["table_name"])
-        if not set(CACHE_TABLES) <= have:
+    have = set(study.sql("SELECT table_name FROM information_schema.tables")["table_name"])
+    if not set(CACHE_TABLES) <= have:
+        return None
+    out = {}
+    for table in CACHE_TABLES:
+        frame = study.sql(f"SELECT * EXCLUDE (cache_key) FROM {table} WHERE cache_key = ?", [key])
+        if frame.empty:
             return None
-        out = {}
-        for table in CACHE_TABLES:
-            frame = con.execute(f"SELECT * EXCLUDE (cache_key) FROM {table} WHERE cache_key = ?",
-                                [key]).df()
-            if frame.empty:
-                return None
-            out[table] = frame
-        return out
-    finally:
-        con.close()
+        out[table] = frame
+    return out
+
+
+#: Seconds a cache write waits for a store another process is using (the cache only saves
+#: time: when the store stays busy the results are returned without caching them).
+CACHE_WRITE_WAIT = 5.0
 
 
 def _write_cache(study: Study, key: str, tables: dict[str, pd.DataFrame]) -> bool:
-    """Store results; returns False (and keeps going) if the store is busy."""
+    """Store results; returns False (and keeps going) if the store is busy or read-only."""
     try:
-        con = study.connect(read_only=False)
-    except duckdb.Error:
-        return False
-    try:
-        con.execute("BEGIN TRANSACTION")
-        for table, frame in tables.items():
-            df = frame.copy()
-            df.insert(0, "cache_key", key)
-            con.register("_cache", df)
-            exists = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-            ).fetchall()[0][0]
-            if exists:
-                con.execute(f"DELETE FROM {table} WHERE cache_key = ?", [key])
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _cache")
-            else:
-                con.execute(f"CREATE TABLE {table} AS SELECT * FROM _cache")
-            con.unregister("_cache")
-        con.execute("COMMIT")
+        with study.write(timeout=CACHE_WRITE_WAIT) as con:
+            for table, frame in tables.items():
+                df = frame.copy()
+                df.insert(0, "cache_key", key)
+                con.register("_cache", df)
+                exists = con.execute(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                    [table]).fetchall()[0][0]
+                if exists:
+                    con.execute(f"DELETE FROM {table} WHERE cache_key = ?", [key])
+                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _cache")
+                else:
+                    con.execute(f"CREATE TABLE {table} AS SELECT * FROM _cache")
+                con.unregister("_cache")
         return True
-    except duckdb.Error:
-        con.execute("ROLLBACK")
+    except (StudyError, duckdb.Error):
         return False
-    finally:
-        con.close()
 
 
 def _restore_types(frame: pd.DataFrame) -> pd.DataFrame:
