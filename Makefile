@@ -66,10 +66,7 @@ demo: scores
 	@echo "Demo ready: scores in reports/demo/scores.csv, reports in reports/$(DEMO_ROUND)/ (open reports/$(DEMO_ROUND)/index.html), national reports in reports/national/"
 
 case-studies: study
-	$(MOGNAD) report governance_case --study $(DEMO_STUDY) --out reports/cases
-	$(MOGNAD) report transformation_case --study $(DEMO_STUDY) --org R12 --out reports/cases
-	$(MOGNAD) report training_evaluation --study $(DEMO_STUDY) --org 9142 --out reports/cases
-	$(MOGNAD) report internal_comparison --study $(DEMO_STUDY) --org B001 --out reports/cases
+	$(MOGNAD) cases --study $(DEMO_STUDY) --out reports/cases
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -304,7 +304,8 @@ def test_report_names_and_case_list(study):
     listed = show.case_reports(study)
     assert [r["file"] for r in listed] == ["styrning-kustvik-norrsund.html",
                                            "transformation-region-vastkust.html",
-                                           "kursutvardering-kvarndal.html"]
+                                           "kursutvardering-kvarndal.html",
+                                           "intern-jamforelse-alvhamns-scenkonst-ab.html"]
     assert listed[0]["title"] == "Styrning och taktning: Kustvik kommun och Norrsund kommun"
     assert all(r["description"] for r in listed)
     with pytest.raises(MognadError, match="not a case-study notebook"):

@@ -383,7 +383,7 @@ def report(
 ) -> None:
     """Run one report notebook into HTML and PDF (plus <report>.results.json)."""
     from mognad.io.store import open_study
-    from mognad.present.text import check_lang
+    from mognad.present.numbers import check_lang
     from mognad.report.jobs import fill_parameters, report_stem, resolve_notebook
     from mognad.report.render import render_report
 
@@ -395,11 +395,66 @@ def report(
     params = fill_parameters(nb, study=st, round=round_, org_id=org, lang=lang,
                              extra=_extra_parameters(param))
     out_dir = out or Path("reports") / (str(round_) if round_ is not None else "other")
-    stem = report_stem(nb, study=st, org_id=org, round=round_)
+    stem = report_stem(nb, study=st, org_id=org, round=round_, parameters=params, lang=lang)
     result = render_report(nb, parameters=params, out_dir=out_dir, stem=stem,
                            formats=formats, engine=engine, progress=True)
     for kind, path in sorted(result.outputs.items()):
         typer.echo(f"  {kind}: {path}")
+
+
+@app.command()
+def cases(
+    study: StudyOpt,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("reports/cases"),
+    lang: Annotated[str, typer.Option(help="sv (default) or en.")] = "sv",
+    fmt: Annotated[str, typer.Option("--format", help="html, pdf or html,pdf.")] = "html,pdf",
+    engine: Annotated[str, typer.Option(help="fast (warm workers) or papermill.")] = "fast",
+) -> None:
+    """Every case-study report the study holds, named after its case, and <out>/index.html.
+
+    One failing report never stops the others; the exit code is 1 when any failed.
+    """
+    import datetime as _dt
+
+    from tqdm import tqdm
+
+    from mognad import __version__
+    from mognad.io.store import open_study
+    from mognad.present.cases import case_index_page, case_reports
+    from mognad.present.numbers import check_lang
+    from mognad.report.jobs import fill_parameters, resolve_notebook
+    from mognad.report.render import ReportError, _atomic_write_text, render_report
+
+    check_lang(lang)
+    formats = _formats(fmt)
+    st = open_study(study)
+    entries = case_reports(st, lang=lang)
+    if not entries:
+        raise MognadError(f"{st.path} holds no case-study data (request logs, budgets, course "
+                          "answers, reorganisation events)")
+    out.mkdir(parents=True, exist_ok=True)
+    for entry in tqdm(entries, desc="Fallstudier" if lang == "sv" else "Case studies",
+                      unit="st"):
+        nb = resolve_notebook(entry["notebook"])
+        extra = dict(entry["parameters"])
+        params = fill_parameters(nb, study=st, round=None, org_id=extra.pop("org_id", None),
+                                 lang=lang, extra=extra)
+        stem = entry["file"].removesuffix(".html")
+        try:
+            result = render_report(nb, parameters=params, out_dir=out, stem=stem,
+                                   formats=formats, engine=engine)
+        except ReportError as exc:
+            entry.update(status="failed", error=exc.last_line)
+            typer.echo(f"  FAILED {stem}: {exc.last_line}", err=True)
+            continue
+        entry.update(status="ok", files={k: Path(v).name for k, v in result.outputs.items()})
+    created = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
+    page = case_index_page(entries, lang=lang, synthetic=st.is_synthetic, created=created,
+                           version=__version__)
+    _atomic_write_text(out / "index.html", page)
+    typer.echo(f"open {(out / 'index.html').resolve()}")
+    if any(e["status"] != "ok" for e in entries):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -425,7 +480,7 @@ def batch(
     One failing organisation never stops the batch; the exit code is 1 when any report failed.
     """
     from mognad.io.store import open_study
-    from mognad.present.text import check_lang
+    from mognad.present.numbers import check_lang
     from mognad.report.batch import batch_failed, run_batch
     from mognad.report.jobs import (
         fill_parameters,
@@ -454,8 +509,10 @@ def batch(
         from mognad.views.national import national_round
 
         typer.echo(f"national figures for {round_} …")
+        peer = extra.get("peer_group", "auto")
         national_round(st, round_, n_boot=int(extra.get("n_boot", 1000)),
-                       seed=int(extra.get("seed", 0)), peer=extra.get("peer_group", "org_type"))
+                       seed=int(extra.get("seed", 0)),
+                       peer="org_type" if peer == "auto" else peer)  # what the profile reads
     names = organisation_names(st)
     job_list = [
         {"stem": report_stem(nb, study=st, org_id=o, round=round_, names=names),

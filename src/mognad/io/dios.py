@@ -432,8 +432,6 @@ def _register() -> None:
 
 _register()
 
-_register()
-
 
 def load_systems(study, *, org_id: str | Sequence[str] | None = None,
                  year: int | Sequence[int] | None = None) -> pd.DataFrame:

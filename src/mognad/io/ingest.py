@@ -163,15 +163,9 @@ def register_kind(spec: KindSpec) -> None:
 
 
 def _load_plugins() -> None:
-    """Import the modules that register further kinds (DIOS, case studies), if present."""
-    import importlib
-
-    for module in ("mognad.dios", "mognad.governance"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    """Import the input formats that register further kinds (DIOS, governance and courses)."""
+    import mognad.io.dios  # noqa: F401
+    import mognad.io.governance  # noqa: F401
 
 
 def detect_kind(columns: Iterable[str]) -> str | None:

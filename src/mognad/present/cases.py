@@ -39,8 +39,11 @@ EVENT_EFFECT = {"estimate": "change", "low": "ci_low", "high": "ci_high",
 # ============================================================================================
 # Pieces every case and DIOS report shares
 # ============================================================================================
-def page_start(study, lang: str = "sv"):
-    """The first output of a report: the report style sheet and, for synthetic data, the banner.
+def page_start(study, lang: str = "sv", *, title: str | None = None, **fields):
+    """The first output of a report: the report style sheet and, for synthetic data, the banner;
+    with *title* (a catalogue key and its ``fields``) also the page metadata the PDF printer
+    uses for the document title and the running header (:class:`mognad.present.page.ReportHead`;
+    the report shows its heading itself).
 
     Parameters
     ----------
@@ -54,10 +57,20 @@ def page_start(study, lang: str = "sv"):
     True
     >>> "SYNTETISKA" in page_start(False).data
     False
+    >>> head = page_start(False, title="cases.tr.title", name="Region <X>")
+    >>> head.meta()["report_title"], "<h1" in head.html()
+    ('Transformation: Region <X>', False)
     """
     from IPython.display import HTML
 
-    return HTML(f"<style>{REPORT_CSS}</style>" + synthetic_banner(study, fmt.check_lang(lang)).data)
+    from mognad.present.page import ReportHead
+
+    synthetic = study if isinstance(study, bool) else bool(getattr(study, "is_synthetic", False))
+    if title is not None:
+        heading = text(title, fmt.check_lang(lang), **fields).lstrip("#").strip()
+        return ReportHead(title=heading, running_header=heading, lang=lang, synthetic=synthetic,
+                          show_title=False)
+    return HTML(f"<style>{REPORT_CSS}</style>" + synthetic_banner(synthetic, fmt.check_lang(lang)).data)
 
 
 def markdown(*parts) -> object:
@@ -576,7 +589,7 @@ def challenges_table(challenges: pd.DataFrame, lang: str = "sv") -> Table:
                         ("follow_up", "cases.col.follow_up")], lang=lang)
 
 
-__all__ = ["EVENT_EFFECT", "TRAINING", "UNITS", "agreement_section", "internal_header",
+__all__ = ["EVENT_EFFECT", "TRAINING", "case_index_page", "UNITS", "agreement_section", "internal_header",
            "rounds_section", "units_figure", "units_section", "units_table", "budget_figure", "case_reports", "challenges_section",
            "figure_html", "lead",
            "effect_section", "figure", "function_section", "initiatives_section",
@@ -595,7 +608,7 @@ __all__ = ["EVENT_EFFECT", "TRAINING", "UNITS", "agreement_section", "internal_h
 def transformation_header(case, lang: str = "sv") -> list:
     """Style sheet and banner, title and introduction of the transformation report
     (*case*: :class:`mognad.views.cases.TransformationCase`)."""
-    return [page_start(case.synthetic, lang),
+    return [page_start(case.synthetic, lang, title="cases.tr.title", name=case.name),
             markdown(title("cases.tr.title", lang, name=case.name),
                      md_inline("cases.tr.intro", lang, name=case.name,
                                date=fmt.date(case.event["date"]), event=case.event["text"]))]
@@ -644,7 +657,7 @@ def training_header(case, lang: str = "sv") -> list:
     """Style sheet and banner, title and introduction of the training report
     (*case*: :class:`mognad.views.cases.TrainingCase`)."""
     info = case.info
-    return [page_start(case.synthetic, lang),
+    return [page_start(case.synthetic, lang, title="cases.trn.title", name=info["name"]),
             markdown(title("cases.trn.title", lang, name=info["name"]),
                      md_inline("cases.trn.intro", lang, date=fmt.date(info["date"])
                                if not isinstance(info["date"], str) else info["date"],
@@ -756,7 +769,7 @@ def units_table(result: Mapping, lang: str = "sv") -> Table:
 def internal_header(study, result: Mapping, *, name: str, lang: str = "sv") -> list:
     """Banner, title and introduction of the internal-comparison report."""
     n = int(result["organisation"]["n_respondents"].iloc[0])
-    return [page_start(study, lang),
+    return [page_start(study, lang, title="cases.ic.title", name=name, round=result["round"]),
             lead(title("cases.ic.title", lang, name=name, round=result["round"]),
                  md_inline("cases.ic.intro", lang, name=name, round=result["round"], n=n),
                  md_inline("common.ci_explained", lang))]
@@ -817,3 +830,54 @@ def case_reports(study, *, lang: str = "sv") -> list[dict]:
                     "description": text(f"cases.index.{nb}_text", lang),
                     "file": report_name(nb, study, parameters=params, lang=lang) + ".html"})
     return out
+
+
+def case_index_page(entries: Sequence[Mapping], *, lang: str = "sv", synthetic: bool = False,
+                    created: str = "", version: str = "") -> str:
+    """``reports/cases/index.html``: every case report with its title, contents, status and
+    links (the one table renderer: titles escaped; failures as a short reason only).
+
+    Parameters
+    ----------
+    entries : sequence of mapping
+        :func:`case_reports` entries with ``status`` (``ok``/``failed``), ``files``
+        (``{"html": …, "pdf": …}``) and for failures ``error`` (never shown; a fixed reason).
+
+    Examples
+    --------
+    >>> page = case_index_page([{"title": "Transformation: <b>X</b>", "description": "D",
+    ...                          "status": "ok", "files": {"html": "t x.html"}}], synthetic=True)
+    >>> "&lt;b&gt;X" in page, "<b>X" in page, 'href="t%20x.html"' in page, "SYNTETISKA" in page
+    (True, False, True, True)
+    """
+    from mognad.present.markup import banner_html, escape_html
+    from mognad.present.survey import _INDEX_PAGE_CSS, failure_reason
+
+    lang = fmt.check_lang(lang)
+    rows = []
+    for e in entries:
+        ok = e.get("status") == "ok"
+        files = e.get("files") or {}
+        rows.append({"case": e.get("title", ""), "about": e.get("description", ""),
+                     "status": text(f"index.status_{e.get('status', 'failed')}", lang),
+                     "links": [(k.upper(), files[k]) for k in ("html", "pdf") if ok and files.get(k)],
+                     "reason": failure_reason(e, lang), "failed": not ok})
+    frame = pd.DataFrame(rows, columns=["case", "about", "status", "links", "reason", "failed"])
+    body = table(frame, [Col("case", "cases.index.col_case"), Col("about", "cases.index.col_about"),
+                         Col("status", "index.col_status"), Col("links", "index.col_reports", "links"),
+                         Col("reason", "index.col_reason")],
+                 lang=lang, highlight=frame["failed"].tolist())
+    title = text("cases.index.title", lang)
+    meta = " · ".join(escape_html(x) for x in (created, f"mognad {version}" if version else "")
+                      if x)
+    return ("<!DOCTYPE html>\n"
+            f'<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{escape_html(title)}</title>\n"
+            f"<style>{REPORT_CSS}{_INDEX_PAGE_CSS}</style>\n</head>\n<body>\n"
+            + (banner_html(lang) if synthetic else "")
+            + f'<h1 class="mognad-title">{escape_html(title)}</h1>\n'
+            f"<p>{escape_html(text('cases.index.intro', lang))}</p>\n{body}\n"
+            + (f'<p class="mognad-meta">{meta}</p>\n' if meta else "")
+            + "</body>\n</html>\n")
+

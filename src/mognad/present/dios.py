@@ -482,7 +482,8 @@ def organisation_header(report, lang: str = "sv") -> list:
                       n_systems=fmt.integer(len(report.own), lang),
                       cost=fmt.sek(report.total_cost, lang),
                       n_unassessed=fmt.integer(report.n_unassessed, lang))
-    return [page_start(report.synthetic, lang),
+    return [page_start(report.synthetic, lang, title="dios.title_org",
+                       year=fmt.year(report.year), name=report.name),
             markdown(title("dios.title_org", lang, year=fmt.year(report.year), name=report.name),
                      intro),
             summary(candidates=report.candidates, total_cost=report.total_cost,
@@ -563,7 +564,8 @@ def national_header(report, lang: str = "sv") -> list:
                       n_systems=fmt.integer(len(report.systems), lang),
                       cost=fmt.sek(float(report.systems["annual_cost_sek"].sum()), lang),
                       thr_i=_thr(thr["importance"]), thr_q=_thr(thr["quality"]))
-    return [page_start(report.synthetic, lang),
+    return [page_start(report.synthetic, lang, title="dios.title_national",
+                       year=fmt.year(report.year)),
             lead(title("dios.title_national", lang, year=fmt.year(report.year)), intro,
                  time_table(report.time_summary, lang))]
 

@@ -391,7 +391,7 @@ def header(case, lang: str = "sv") -> list:
     names = [case.names.get(o, o) for o in case.org_ids]
     items = [text("gov.change_item", lang, name=case.names.get(o, o), date=fmt.date(d))
              for o, d in case.changes.items()]
-    return [page_start(case.synthetic, lang),
+    return [page_start(case.synthetic, lang, title="gov.title", names=join_names(names, lang)),
             markdown(title("gov.title", lang, names=join_names(names, lang)),
                      md_inline("gov.intro", lang),
                      md_inline("gov.changes", lang, changes=join_names(items, lang))

@@ -153,12 +153,13 @@ class ReportHead:
     """
 
     def __init__(self, *, title: str, running_header: str, lang: str, synthetic: bool,
-                 subtitle: str | None = None):
+                 subtitle: str | None = None, show_title: bool = True):
         self.title = str(title)
         self.running_header = str(running_header)
         self.lang = check_lang(lang)
         self.synthetic = bool(synthetic)
         self.subtitle = subtitle
+        self.show_title = bool(show_title)
 
     def meta(self) -> dict:
         """``{"report_title", "running_header", "lang", "synthetic"}`` as plain text."""
@@ -169,7 +170,8 @@ class ReportHead:
         parts = [report_css()]
         if self.synthetic:
             parts.append(banner_html(self.lang))
-        parts.append(f'<h1 class="mognad-title">{escape_html(self.title)}</h1>')
+        if self.show_title:
+            parts.append(f'<h1 class="mognad-title">{escape_html(self.title)}</h1>')
         if self.subtitle:
             parts.append(f'<p class="mognad-subtitle">{escape_html(self.subtitle)}</p>')
         return "".join(parts)

@@ -197,8 +197,12 @@ class Browser:
         return ""
 
     # ------------------------------------------------------------------ printing
-    def print_pdf(self, html: bytes, *, timeout: float = 120.0) -> bytes:
-        """Load *html* (the whole page, from memory) and print it; returns the PDF bytes."""
+    def print_pdf(self, html: bytes, *, timeout: float = 120.0,
+                  header_footer: dict | None = None) -> bytes:
+        """Load *html* (the whole page, from memory) and print it; returns the PDF bytes.
+
+        *header_footer* (``headerTemplate``/``footerTemplate``, already escaped HTML) prints a
+        running header and page numbers on every page."""
         self._ensure_session(min(timeout, 60.0))
         deadline = time.monotonic() + timeout
         self._events.clear()
@@ -230,7 +234,8 @@ class Browser:
                 raise BrowserError(message["error"].get("message", "navigation failed"))
         result = self.call(
             "Page.printToPDF",
-            {"printBackground": True, "preferCSSPageSize": True, "displayHeaderFooter": False},
+            {"printBackground": True, "preferCSSPageSize": True,
+             "displayHeaderFooter": bool(header_footer), **(header_footer or {})},
             session=self.session, timeout=max(1.0, deadline - time.monotonic()),
         )
         return base64.b64decode(result["data"])
@@ -272,7 +277,8 @@ _BROWSER: Browser | None = None
 _LOCK = threading.Lock()
 
 
-def print_pdf(html: bytes, executable: str, *, timeout: float = 120.0) -> bytes:
+def print_pdf(html: bytes, executable: str, *, timeout: float = 120.0,
+              header_footer: dict | None = None) -> bytes:
     """Print *html* with this process' browser (started on first use, restarted if it died).
 
     Raises
@@ -295,7 +301,7 @@ def print_pdf(html: bytes, executable: str, *, timeout: float = 120.0) -> bytes:
             if browser is None:
                 browser = _BROWSER = Browser(executable)
             try:
-                return browser.print_pdf(html, timeout=timeout)
+                return browser.print_pdf(html, timeout=timeout, header_footer=header_footer)
             except BrowserTimeout:
                 browser.close()
                 _BROWSER = None

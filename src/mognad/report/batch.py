@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import hashlib
-import html as _html
 import json
 import os
 import shutil
@@ -29,7 +28,6 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from urllib.parse import quote
 
 import pandas as pd
 
@@ -204,86 +202,30 @@ def batch_failed(manifest: pd.DataFrame) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# Texts of index.html
+# index.html
 # --------------------------------------------------------------------------------------------
 
-_TEXTS = {
-    "sv": {
-        "title": "Rapporter",
-        "org": "Organisation",
-        "status": "Status",
-        "seconds": "Tid (s)",
-        "files": "Rapport",
-        "error": "Fel",
-        "notebook": "Notebook",
-        "created": "Skapad",
-        "version": "mognad",
-        "summary": "{n} rapporter: {ok} klara, {skipped} oförändrade, {failed} misslyckade",
-        "interrupted_note": ", {interrupted} avbrutna",
-        "ok": "klar",
-        "skipped": "oförändrad",
-        "failed": "misslyckades",
-        "interrupted": "avbruten",
-        "results": "resultat",
-        "details": "Detaljer om felen finns i manifest.json.",
-    },
-    "en": {
-        "title": "Reports",
-        "org": "Organisation",
-        "status": "Status",
-        "seconds": "Time (s)",
-        "files": "Report",
-        "error": "Error",
-        "notebook": "Notebook",
-        "created": "Created",
-        "version": "mognad",
-        "summary": "{n} reports: {ok} done, {skipped} unchanged, {failed} failed",
-        "interrupted_note": ", {interrupted} interrupted",
-        "ok": "done",
-        "skipped": "unchanged",
-        "failed": "failed",
-        "interrupted": "interrupted",
-        "results": "results",
-        "details": "Details of the failures are in manifest.json.",
-    },
+_TEXTS = {  # the progress bar and the manifest (the index page's texts are in the catalogue)
+    "sv": {"title": "Rapporter", "failed": "misslyckades", "interrupted": "avbruten"},
+    "en": {"title": "Reports", "failed": "failed", "interrupted": "interrupted"},
 }
 
-_INDEX_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222;
-       max-width: 60rem; margin: 0 auto; padding: 1.5rem 1.25rem; }
-h1 { font-size: 1.6rem; margin-bottom: .2rem; }
-p.meta { color: #555; font-size: .9rem; margin-top: 0; }
-table { border-collapse: collapse; width: 100%; font-size: .95rem; }
-th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #ddd;
-         vertical-align: top; }
-th { border-bottom: 2px solid #888; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-tr.failed td, tr.interrupted td { background: #fdecea; }
-span.status { font-weight: 600; }
-tr.failed span.status, tr.interrupted span.status { color: #a4161a; }
-td.error { font-size: .9rem; color: #a4161a; }
-@page { size: A4; margin: 15mm; }
-@media print { body { max-width: none; padding: 0; } a { color: inherit; } }
-"""
-
-
-def _esc(value) -> str:
-    return _html.escape("" if value is None else str(value), quote=True)
-
-
 def write_index(rows: Sequence[Mapping], out_dir, *, notebook: str = "", lang: str = "sv") -> Path:
-    """Write ``index.html`` listing every report with status and links (self-contained).
+    """Write ``index.html`` listing every report with its score, type, status and links.
+
+    The page is :func:`mognad.present.survey.index_page` (the one table renderer, escaped, with
+    the synthetic banner when the reports say their data is synthetic). A failed report shows a
+    short reason only, never exception text: ``error`` and the traceback stay in the manifest.
 
     Parameters
     ----------
     rows : sequence of mapping
-        Manifest records (``stem``, ``label``, ``status``, ``seconds``, ``reason``, ``files``).
-        A failed report shows its short ``reason`` only, never exception text (``error`` and
-        the traceback stay in the manifest); rows without a ``reason`` show a generic one.
+        Manifest records (``stem``, ``label``, ``status``, ``files``, ``error``, ``results``,
+        ``parameters``).
     out_dir : path-like
         The batch folder; links are relative to it.
     notebook : str
-        Notebook name shown under the heading.
+        Notebook name shown under the table.
     lang : {"sv", "en"}
         Language of the page.
 
@@ -292,52 +234,14 @@ def write_index(rows: Sequence[Mapping], out_dir, *, notebook: str = "", lang: s
     pathlib.Path
         The path of ``index.html``.
     """
-    texts = _TEXTS.get(lang, _TEXTS["sv"])
-    counts = {s: sum(1 for r in rows if r.get("status") == s) for s in
-              ("ok", "skipped", "failed", "interrupted")}
-    summary = texts["summary"].format(n=len(rows), **counts)
-    if counts["interrupted"]:
-        summary += texts["interrupted_note"].format(**counts)
+    from mognad.present.survey import index_page
+
+    rounds = {(r.get("parameters") or {}).get("round") or (r.get("parameters") or {}).get("year")
+              for r in rows}
+    rounds.discard(None)
     created = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
-    body = []
-    for row in rows:
-        status = row.get("status", "")
-        links = []
-        for kind in ("html", "pdf", "results"):
-            name = (row.get("files") or {}).get(kind)
-            if name and row.get("status") in _OK:
-                text = texts["results"] if kind == "results" else kind.upper()
-                links.append(f'<a href="{_esc(quote(name))}">{_esc(text)}</a>')
-        seconds = row.get("seconds")
-        seconds_txt = f"{seconds:.1f}" if isinstance(seconds, int | float) else ""
-        reason = ""
-        if status not in _OK:
-            reason = row.get("reason") or texts.get(status, status)
-        body.append(
-            f'<tr class="{_esc(status)}"><td>{_esc(row.get("label") or row.get("stem"))}</td>'
-            f'<td><span class="status">{_esc(texts.get(status, status))}</span></td>'
-            f'<td class="num">{seconds_txt}</td><td>{" · ".join(links)}</td>'
-            f'<td class="error">{_esc(reason)}</td></tr>'
-        )
-    details = (f'<p class="meta">{_esc(texts["details"])}</p>\n'
-               if counts["failed"] or counts["interrupted"] else "")
-    page = (
-        f'<!DOCTYPE html>\n<html lang="{_esc(lang)}">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_esc(texts['title'])}</title>\n<style>{_INDEX_CSS}</style>\n</head>\n<body>\n"
-        f"<h1>{_esc(texts['title'])}</h1>\n"
-        f'<p class="meta">{_esc(texts["notebook"])}: {_esc(notebook)} · '
-        f'{_esc(texts["created"])}: {_esc(created)} · {_esc(texts["version"])} '
-        f"{_esc(_version())}</p>\n"
-        f'<p class="summary">{_esc(summary)}</p>\n'
-        f"<table>\n<thead><tr><th>{_esc(texts['org'])}</th><th>{_esc(texts['status'])}</th>"
-        f"<th>{_esc(texts['seconds'])}</th><th>{_esc(texts['files'])}</th>"
-        f"<th>{_esc(texts['error'])}</th></tr></thead>\n<tbody>\n"
-        + "\n".join(body)
-        + "\n</tbody>\n</table>\n"
-        + details
-        + "</body>\n</html>\n"
-    )
+    page = index_page(rows, lang=lang, round=int(rounds.pop()) if len(rounds) == 1 else None,
+                      notebook=notebook, created=created, version=_version())
     path = Path(out_dir) / "index.html"
     _atomic_write_text(path, page)
     return path

@@ -16,9 +16,11 @@ from mognad.io.store import Study
 
 
 def notebook_dirs() -> list[Path]:
-    """Where notebooks are looked up by name: ``./notebooks`` and the project's ``notebooks/``."""
+    """Where notebooks are looked up by name: ``./notebooks``, the project's ``notebooks/`` and
+    the notebooks shipped inside the installed package."""
     here = Path(__file__).resolve().parent
-    return [Path.cwd() / "notebooks", here.parents[2] / "notebooks"]
+    # ./notebooks, the source checkout's notebooks/, the copy inside an installed wheel
+    return [Path.cwd() / "notebooks", here.parents[2] / "notebooks", here.parent / "notebooks"]
 
 
 def resolve_notebook(name: str | Path) -> Path:
@@ -97,12 +99,22 @@ def fill_parameters(notebook: Path, *, study: Study, round: int | None, org_id: 
 
 
 def report_stem(notebook: Path, *, study: Study, org_id: str | None, round: int | None,
-                names: dict[str, str] | None = None) -> str:
-    """``<org_id>-<slug of the name>`` for organisation reports, else ``<notebook>-<round>``.
+                names: dict[str, str] | None = None, parameters: dict | None = None,
+                lang: str = "sv") -> str:
+    """The report's file name without extension.
 
-    *names* (``org_id -> name``, e.g. from :func:`organisation_names`) saves a query of the
-    registry per organisation in a batch.
+    Case-study reports are named after their case (:func:`mognad.views.cases.report_name`,
+    e.g. ``styrning-kustvik-norrsund``); organisation reports ``<org_id>-<slug of the name>``;
+    other reports ``<notebook>-<round>``. *names* (``org_id -> name``, e.g. from
+    :func:`organisation_names`) saves a query of the registry per organisation in a batch.
     """
+    from mognad.views.cases import CASE_NOTEBOOKS, report_name
+
+    if Path(notebook).stem in CASE_NOTEBOOKS:
+        params = dict(parameters or {})
+        if org_id is not None:
+            params["org_id"] = str(org_id)
+        return report_name(Path(notebook).stem, study, parameters=params, lang=lang)
     if org_id is not None:
         if names is None:
             names = organisation_names(study)

@@ -480,7 +480,8 @@ def find_chromium() -> str:
     )
 
 
-def html_to_pdf(html_path, pdf_path, *, timeout: float = 120, chromium: str | None = None) -> Path:
+def html_to_pdf(html_path, pdf_path, *, timeout: float = 120, chromium: str | None = None,
+                header_footer: dict | None = None) -> Path:
     """Print an HTML file to PDF with headless Chromium, atomically.
 
     The page is handed to a long-lived browser of this process from memory (see
@@ -497,6 +498,9 @@ def html_to_pdf(html_path, pdf_path, *, timeout: float = 120, chromium: str | No
         Seconds before the browser is given up on (and restarted for the next PDF).
     chromium : str, optional
         The browser binary (default: :func:`find_chromium`).
+    header_footer : dict, optional
+        Chromium's ``headerTemplate``/``footerTemplate`` (escaped HTML, see
+        :func:`mognad.present.page.print_templates`): a running header and page numbers.
 
     Returns
     -------
@@ -516,7 +520,7 @@ def html_to_pdf(html_path, pdf_path, *, timeout: float = 120, chromium: str | No
     chromium = chromium or find_chromium()
     html = html_path.read_bytes()
     try:
-        data = _chromium.print_pdf(html, chromium, timeout=timeout)
+        data = _chromium.print_pdf(html, chromium, timeout=timeout, header_footer=header_footer)
     except _chromium.BrowserTimeout as exc:
         raise ReportError(
             f"Chromium did not print {html_path.name} within {timeout:g} s",
@@ -793,7 +797,11 @@ def _render_job(spec: dict) -> dict:
             staged: dict[str, Path] = {}
             formats = spec["formats"]
             t = time.perf_counter()
-            html = export_html(nb, title=spec["title"], lang=spec["lang"])
+            from mognad.present.page import print_templates, read_page_meta
+
+            meta = read_page_meta(nb)  # the report's own title and running header, if it has one
+            title = meta.get("report_title") or spec["title"]
+            html = export_html(nb, title=title, lang=spec["lang"])
             html_tmp = staging / f"{stem}.html"
             html_tmp.write_text(html, encoding="utf-8")
             timings["export_html"] = time.perf_counter() - t
@@ -805,6 +813,8 @@ def _render_job(spec: dict) -> dict:
                 staged["pdf"] = html_to_pdf(
                     html_tmp, staging / f"{stem}.pdf", timeout=pdf_timeout,
                     chromium=spec.get("chromium"),
+                    header_footer=print_templates({"running_header": title, **meta},
+                                                  lang=spec["lang"]),
                 )
                 timings["pdf"] = time.perf_counter() - t
             if spec["keep_ipynb"]:

@@ -19,6 +19,7 @@ The notebooks display the results with :mod:`mognad.present.governance` and
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -33,7 +34,8 @@ from mognad.io.store import Study, open_study
 
 #: The case-study notebooks and the first word of their report names.
 CASE_NOTEBOOKS = {"governance_case": "styrning", "transformation_case": "transformation",
-                  "training_evaluation": "kursutvardering"}
+                  "training_evaluation": "kursutvardering",
+                  "internal_comparison": "intern-jamforelse"}
 #: The default merge of course participants' functions into groups large enough to show.
 FUNCTION_GROUPS = {"chef": "chefer och verksamhetsutvecklare",
                    "verksamhetsutvecklare": "chefer och verksamhetsutvecklare",
@@ -325,6 +327,9 @@ def _case_orgs(notebook: str, study, parameters: Mapping) -> list[tuple[str, str
     elif notebook == "training_evaluation":
         ids = [course_info(study, str(parameters.get("org_id") or ""),
                            str(parameters.get("course") or ""))[0]["org_id"]]
+    elif notebook == "internal_comparison":
+        ids = [str(parameters.get("org_id") or casestudy.pick_internal_org(
+            study, k_min=int(parameters.get("k_min", 5))))]
     else:
         raise MognadError(f"{notebook} is not a case-study notebook; case notebooks: "
                           f"{', '.join(CASE_NOTEBOOKS)}")
@@ -357,7 +362,7 @@ def case_list(study) -> list[dict]:
 
     The governance case (organisations with a request log and a change of funding model), one
     transformation report per organisation with a ``reorganisation`` event, one training report
-    per course.
+    per course, and the internal comparison of the organisation it picks by default.
     """
     study = study_of(study)
     out = []
@@ -374,6 +379,9 @@ def case_list(study) -> list[dict]:
         for org, crs in training[["org_id", "course"]].drop_duplicates().itertuples(index=False):
             out.append({"notebook": "training_evaluation",
                         "parameters": {"org_id": str(org), "course": str(crs)}})
+    with contextlib.suppress(MognadError):  # MognadError: no survey responses
+        out.append({"notebook": "internal_comparison",
+                    "parameters": {"org_id": casestudy.pick_internal_org(study)}})
     return out
 
 
