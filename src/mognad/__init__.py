@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 #: Modules whose ``__all__`` make up the façade, in layer order.
 FACADE_MODULES = (
     "errors", "codebook",
-    "io.store", "io.ingest", "io.export",
+    "io.store", "io.ingest", "io.wide", "io.export",
     "scoring", "intervals", "psychometrics", "agreement", "disclosure", "internal", "benchmark",
     "longitudinal", "dios", "governance", "casestudy", "synth",
     "views.national", "views.organisation",

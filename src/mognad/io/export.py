@@ -38,7 +38,7 @@ import pandas as pd
 from mognad.codebook import LANGS, Codebook, load_codebook
 from mognad.errors import MognadError
 from mognad.io.readers import EMAIL_PATTERN, PERSONNUMMER_PATTERN
-from mognad.psychometrics import responses_wide
+from mognad.io.wide import responses_wide
 
 EXPORT_FORMATS = ("csv", "xlsx", "parquet", "sav")
 _SUFFIXES = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".pq": "parquet", ".sav": "sav"}

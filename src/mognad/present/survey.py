@@ -497,6 +497,58 @@ def org_change(profile, lang: str = "sv", codebook=None) -> page.Block:
         page.bullet_list(sentences), keep=False)
 
 
+def _indented_units(units: pd.DataFrame) -> pd.DataFrame:
+    """Units with ``unit`` shown as a tree: a sub-unit by its own name, indented by depth."""
+    if "depth" not in units or not len(units):
+        return units
+    out = units.copy()
+    out["unit"] = ["\u2003" * (int(d) - 1) + (str(u).rsplit("/", 1)[-1] if int(d) > 1 else str(u))
+                   for u, d in zip(units["unit"], units["depth"], strict=True)]
+    return out
+
+
+def org_internal(profile, lang: str = "sv") -> page.Block:
+    """Units (at every depth, each with everyone in its subtree) and roles, as the
+    organisation-round's publication plan allows; hidden groups are only counted, never named.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> units = pd.DataFrame({"unit": ["<b>IT</b>", "<b>IT</b>/Drift"], "depth": [1, 2],
+    ...                       "n_respondents": [12, 7], "score_pct": [55.0, 50.0],
+    ...                       "ci_low": [48.0, 40.0], "ci_high": [62.0, 60.0]})
+    >>> roles = units.iloc[:0].rename(columns={"unit": "role"})
+    >>> p = SimpleNamespace(units=units, roles=roles, n_hidden_units=2, n_hidden_roles=0,
+    ...                     k_min=5, total={"score_pct": 53.0})
+    >>> html = str(org_internal(p))
+    >>> "&lt;b&gt;IT&lt;/b&gt;" in html, "<b>IT" in html, "Drift" in html, "2 enheter" in html
+    (True, False, True, True)
+    >>> "Inga roller med minst 5 svarande att visa." in html
+    True
+    """
+    import matplotlib.pyplot as plt
+
+    units = _indented_units(profile.units)
+    unit_parts = [page.heading(3, "org.units", lang)]
+    if len(units) and units["score_pct"].notna().any():
+        fig = plots.group_comparison(units, group="unit", lang=lang,
+                                     reference=profile.total["score_pct"],
+                                     reference_label=text("org.overall", lang))
+        unit_parts.append(page.figure_html(fig))
+        plt.close(fig)
+    unit_parts.append(group_table(units, group="unit", lang=lang, k_min=profile.k_min))
+    if profile.n_hidden_units:
+        unit_parts.append(page.paragraph("org.hidden_units", lang, k=profile.k_min,
+                                         n=fmt.integer(profile.n_hidden_units, lang)))
+    role_parts = [page.heading(3, "org.roles", lang),
+                  group_table(profile.roles, group="role", lang=lang, k_min=profile.k_min)]
+    if profile.n_hidden_roles:
+        role_parts.append(page.paragraph("org.hidden_roles", lang, k=profile.k_min,
+                                         n=fmt.integer(profile.n_hidden_roles, lang)))
+    return page.section(page.section(page.heading(2, "org.internal", lang), *unit_parts),
+                        page.section(*role_parts), keep=False)
+
+
 def org_quality(profile, lang: str = "sv") -> page.Block:
     """The data-quality findings (codes of the profile) as a list."""
     items = []
@@ -1136,7 +1188,7 @@ __all__ = [
     "event_tables", "failure_reason", "group_table", "index_body", "index_frame", "index_page",
     "index_table",
     "join", "long_head", "movers_table", "national_head", "national_profile_table",
-    "org_about", "org_categories", "org_change", "org_head", "org_items", "org_map",
+    "org_about", "org_categories", "org_change", "org_head", "org_internal", "org_items", "org_map",
     "org_names", "org_peer_groups", "org_quality", "org_summary", "org_type", "org_weakest",
     "participation_table", "peer_label", "quadrant_table", "reliability_table",
     "standard_columns", "trajectory_tables", "trend_table", "type_text", "verdict",
