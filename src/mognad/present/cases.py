@@ -16,14 +16,14 @@ The column names of the analyses this module reads are named once, in :data:`TRA
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from mognad.present import numbers as fmt
 from mognad.present.catalogue import has, text
-from mognad.present.markup import Safe, escape_md, md_inline, synthetic_banner
+from mognad.present.markup import Safe, bullets, escape_md, md_inline, synthetic_banner
 from mognad.present.style import ACCENT, OWN, PEER, REPORT_CSS, SERIES, axes, plain, plot_style
 from mognad.present.tables import Col, Table, table
 
@@ -116,21 +116,6 @@ def figure(fig):
     return fig
 
 
-def figure_html(fig, *, dpi: int = 150) -> str:
-    """A figure as an ``<img>`` with the PNG inline (a data URI), shown at the size a notebook
-    would show it (100 dpi) and printed sharper (*dpi*)."""
-    import base64
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
-    data = buf.getvalue()
-    width = int.from_bytes(data[16:20], "big") * 100 // dpi
-    b64 = base64.b64encode(data).decode("ascii")
-    return (f'<img class="mognad-figure" style="width:{width}px" alt="" '
-            f'src="data:image/png;base64,{b64}">')
-
-
 def lead(*parts):
     """One output holding a section's heading and text and its first figure or table, so that
     print never separates them (each output stays on one page).
@@ -143,35 +128,23 @@ def lead(*parts):
     >>> import pandas as pd
     >>> from mognad.present.tables import table
     >>> out = lead(md_inline("gov.flow"), table(pd.DataFrame({"a": ["<b>"]}), [("a", "A")]))
-    >>> html = out.data
+    >>> html = str(out)
     >>> "<h2>Efterfrågan och leverans</h2>" in html, "&lt;b&gt;" in html, "<b>" in html
     (True, True, False)
     """
     import mistune
-    from IPython.display import HTML
+
+    from mognad.present import page
 
     out = []
     for part in parts:
         if part is None or (isinstance(part, str) and not part):
             continue
-        if isinstance(part, Table):
-            out.append(str(part))
-        elif hasattr(part, "savefig"):
-            out.append(figure_html(figure(part)))
+        if isinstance(part, Table) or hasattr(part, "savefig"):
+            out.append(part)  # a rendered table, or a figure (embedded and closed by the page)
         else:
-            out.append(mistune.html(str(part) if isinstance(part, Safe) else escape_md(part)))
-    return HTML('<div class="mognad-lead">' + "\n".join(out) + "</div>")
-
-
-def bullets(items: Iterable) -> Safe:
-    """A Markdown list of safe items (data-derived items are escaped).
-
-    Examples
-    --------
-    >>> bullets([md_inline("cases.ic.hidden", n_hidden=2)])
-    '- 2 enheter döljs.'
-    """
-    return Safe("\n".join(f"- {p if isinstance(p, Safe) else escape_md(p)}" for p in items))
+            out.append(Safe(mistune.html(str(part) if isinstance(part, Safe) else escape_md(part))))
+    return page.section(*out)
 
 
 def clear(low, high, null: float = 0.0) -> bool | None:
@@ -591,7 +564,7 @@ def challenges_table(challenges: pd.DataFrame, lang: str = "sv") -> Table:
 
 __all__ = ["EVENT_EFFECT", "TRAINING", "case_index_page", "UNITS", "agreement_section", "internal_header",
            "rounds_section", "units_figure", "units_section", "units_table", "budget_figure", "case_reports", "challenges_section",
-           "figure_html", "lead",
+           "lead",
            "effect_section", "figure", "function_section", "initiatives_section",
            "items_section", "resources_section", "title", "training_header",
            "training_section", "trajectory_section", "transformation_header", "budget_table", "bullets",

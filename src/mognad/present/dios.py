@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from mognad.present import numbers as fmt
-from mognad.present.cases import bullets, clear, join_names, lead, markdown, page_start, title
+from mognad.present.cases import clear, join_names, lead, markdown, page_start, title
 from mognad.present.catalogue import text
-from mognad.present.markup import Safe, md_inline
+from mognad.present.markup import Safe, bullets, md_inline
 from mognad.present.style import ACCENT, OWN, PEER, SERIES, axes, plain, plot_style
 from mognad.present.tables import Col, Table, table
 

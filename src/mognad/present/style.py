@@ -130,10 +130,9 @@ p.mognad-subtitle { color: #444; margin-top: 0; }
 @media print {
   /* JupyterLab lays each output out as a table (Chromium ignores break rules inside it) and
      keeps every output on one page: as blocks, a long output may run on to the next page and
-     the sections (mognad-block, mognad-lead, mognad-keep) decide what stays together */
+     the sections (mognad-block, mognad-keep) decide what stays together */
   body div.jp-OutputArea-child { display: block; break-inside: auto; page-break-inside: auto; }
   .jp-OutputArea-child > .jp-OutputPrompt { display: none; }
-  div.mognad-lead { break-inside: avoid; page-break-inside: avoid; }
   div.mognad-table table.mognad { font-size: 8.5pt; break-inside: auto; page-break-inside: auto; }
   div.mognad-table table.mognad th, div.mognad-table table.mognad td { padding: 2px 4px; }
   div.mognad-table table.mognad tr { break-inside: avoid; page-break-inside: avoid; }

@@ -199,6 +199,11 @@ class Table:
     def _repr_html_(self) -> str:
         return self.html
 
+    @property
+    def data(self) -> str:
+        """The HTML (as IPython's ``HTML(...).data``)."""
+        return self.html
+
     def __str__(self) -> str:
         return self.html
 
