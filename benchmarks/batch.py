@@ -289,7 +289,7 @@ def main(argv=None) -> int:
 
     from mognad.io.store import open_study
     from mognad.report.batch import make_jobs
-    from mognad.report.jobs import organisation_names, report_stem
+    from mognad.report.jobs import report_stem
     from mognad.views.national import national_round
 
     study = demo_study()
@@ -297,7 +297,7 @@ def main(argv=None) -> int:
     orgs = st.sql("SELECT DISTINCT org_id FROM respondents WHERE round = ? ORDER BY 1",
                   [ROUND])["org_id"].astype(str).tolist()[: args.n]
     national_round(st, ROUND)  # the round's national figures, cached in the store (both ways)
-    names = organisation_names(st)
+    names = st.organisation_names
     jobs = make_jobs(orgs, study=str(study.resolve()), round=ROUND, lang="sv",
                      stem="{org_id}_{round}")
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="mognad-bench-"))

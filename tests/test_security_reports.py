@@ -99,9 +99,9 @@ class _Live(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         names = {k.lower(): (v or "") for k, v in attrs}
-        if tag in ("script", "iframe", "object", "embed", "svg", "link", "base", "form"):
-            if tag != "link" or names.get("rel") != "stylesheet":
-                self.live.append(tag)
+        live = ("script", "iframe", "object", "embed", "svg", "link", "base", "form")
+        if tag in live and (tag != "link" or names.get("rel") != "stylesheet"):
+            self.live.append(tag)
         for key, value in names.items():
             if key.startswith("on"):
                 self.live.append(f"{tag} {key}")

@@ -26,7 +26,7 @@ FACADE_MODULES = (
     "io.store", "io.ingest", "io.wide", "io.export",
     "scoring", "intervals", "psychometrics", "agreement", "disclosure", "internal", "benchmark",
     "longitudinal", "dios", "governance", "casestudy", "synth",
-    "views.national", "views.organisation",
+    "views.national", "views.organisation", "views.dios", "views.cases",
     "report.render", "report.batch",
 )
 

@@ -56,12 +56,11 @@ __all__ = [
     "internal_comparison",
     "internal_rounds",
     "linked_participants",
-    "org_names",
     "paired_scores",
+    "pick_internal_org",
     "training_effects",
     "unit_agreement",
     "unit_contrast",
-    "wilson_interval",
 ]
 
 
@@ -752,15 +751,6 @@ def unit_contrast(result: Mapping, unit_a: str, unit_b: str, *, ci: float = 0.95
 def unit_agreement(result: Mapping) -> dict:
     """ICC(1) and ICC(2) of an :func:`internal_comparison` result (over the shown units)."""
     return {"icc1": result["icc1"], "icc2": result["icc2"]}
-
-
-def org_names(study, org_ids: Sequence[str] | None = None) -> dict:
-    """``{org_id: name}`` from the study's registry (all organisations when ``org_ids`` is
-    None)."""
-    orgs = study.organisations
-    if org_ids is not None:
-        orgs = orgs[orgs["org_id"].isin([str(o) for o in org_ids])]
-    return dict(zip(orgs["org_id"], orgs["name"], strict=True))
 
 
 def pick_internal_org(study, *, k_min: int = 5, prefer_type: str | None = "bolag") -> str:

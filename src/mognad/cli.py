@@ -485,7 +485,6 @@ def batch(
     from mognad.report.jobs import (
         fill_parameters,
         notebook_parameters,
-        organisation_names,
         organisations_in_round,
         report_stem,
         resolve_notebook,
@@ -513,7 +512,7 @@ def batch(
         national_round(st, round_, n_boot=int(extra.get("n_boot", 1000)),
                        seed=int(extra.get("seed", 0)),
                        peer="org_type" if peer == "auto" else peer)  # what the profile reads
-    names = organisation_names(st)
+    names = st.organisation_names
     job_list = [
         {"stem": report_stem(nb, study=st, org_id=o, round=round_, names=names),
          "parameters": fill_parameters(nb, study=st, round=round_, org_id=o, lang=lang,

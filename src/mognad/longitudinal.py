@@ -78,7 +78,6 @@ __all__ = [
     "programme_start_round",
     "quadrant_shares",
     "reorganised_orgs",
-    "respondent_scores",
     "select_rounds",
     "target_path",
     "trajectories",

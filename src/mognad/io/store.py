@@ -859,6 +859,19 @@ class Study:
         return self._frame(f"SELECT {cols} FROM organisations ORDER BY org_id")
 
     @property
+    def organisation_names(self) -> dict[str, str]:
+        """``{org_id: name}`` of the organisation registry (one read).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> open_study(init_study(Path(tempfile.mkdtemp()) / "s")).organisation_names
+        {}
+        """
+        orgs = self.organisations
+        return dict(zip(orgs["org_id"].astype(str), orgs["name"].astype(str), strict=True))
+
+    @property
     def responses(self) -> pd.DataFrame:
         """All survey answers, long: one row per respondent × item; ``value`` <NA> = don't know."""
         return self.responses_for()

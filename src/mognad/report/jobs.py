@@ -106,7 +106,8 @@ def report_stem(notebook: Path, *, study: Study, org_id: str | None, round: int 
     Case-study reports are named after their case (:func:`mognad.views.cases.report_name`,
     e.g. ``styrning-kustvik-norrsund``); organisation reports ``<org_id>-<slug of the name>``;
     other reports ``<notebook>-<round>``. *names* (``org_id -> name``, e.g. from
-    :func:`organisation_names`) saves a query of the registry per organisation in a batch.
+    :attr:`Study.organisation_names <mognad.io.store.Study.organisation_names>`) saves a
+    query of the registry per organisation in a batch.
     """
     from mognad.views.cases import CASE_NOTEBOOKS, report_name
 
@@ -117,16 +118,10 @@ def report_stem(notebook: Path, *, study: Study, org_id: str | None, round: int 
         return report_name(Path(notebook).stem, study, parameters=params, lang=lang)
     if org_id is not None:
         if names is None:
-            names = organisation_names(study)
+            names = study.organisation_names
         name = names.get(str(org_id))
         return f"{org_id}-{slug(name) if name else 'okand'}"
     return f"{notebook.stem}-{round}" if round is not None else notebook.stem
-
-
-def organisation_names(study: Study) -> dict[str, str]:
-    """``org_id -> name`` of the study's registry (one query)."""
-    orgs = study.organisations
-    return dict(zip(orgs["org_id"].astype(str), orgs["name"].astype(str), strict=True))
 
 
 def organisations_in_round(study: Study, round: int, notebook: Path) -> list[str]:

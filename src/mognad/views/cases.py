@@ -48,12 +48,6 @@ def study_of(study) -> Study:
     return study if isinstance(study, Study) else open_study(study)
 
 
-def org_names(study) -> dict:
-    """``{org_id: name}`` of the study's registry."""
-    orgs = study.organisations
-    return dict(zip(orgs["org_id"].astype(str), orgs["name"].astype(str), strict=True))
-
-
 # ============================================================================================
 # Governance and pacing
 # ============================================================================================
@@ -93,13 +87,6 @@ class GovernanceCase:
                 "share_change": self.spending, "fingerprint": self.study.fingerprint}
 
 
-def governance_orgs(study, org_ids: Sequence[str] = ()) -> list[str]:
-    """The organisations of a governance report: *org_ids*, or every organisation with both a
-    request log and a change of funding model (:func:`mognad.governance.governance_orgs`)."""
-    study = study_of(study)
-    return governance.governance_orgs(study, [str(o) for o in org_ids or ()])
-
-
 def governance_case(study, org_ids: Sequence[str] = (), *, horizon_months: int = 12,
                     target_wait_days: float = 30,
                     outcomes: Sequence[str] = ("arrivals", "decision_days", "lead_time_days"),
@@ -125,7 +112,7 @@ def governance_case(study, org_ids: Sequence[str] = (), *, horizon_months: int =
         columns=["org_id", "year", "funding_model", "exploration_share"])
     scores = governance.category_scores(study, org_id=ids)
     return GovernanceCase(
-        org_ids=ids, names=org_names(study), changes=changes, requests=requests, flow=flow,
+        org_ids=ids, names=study.organisation_names, changes=changes, requests=requests, flow=flow,
         gap=governance.capacity_gap(flow, change_dates=changes),
         need=governance.capacity_needed(flow, months=horizon_months,
                                         target_wait_days=target_wait_days),
@@ -242,7 +229,7 @@ def course_info(study, org_id: str = "", course: str = "") -> tuple[dict, pd.Dat
     training = training[(training["org_id"] == org) & (training["course"] == crs)]
     events = casestudy.event_orgs(study, "course_start")
     date = events.loc[events["org_id"] == org, "date"]
-    info = {"org_id": str(org), "name": org_names(study).get(str(org), str(org)),
+    info = {"org_id": str(org), "name": study.organisation_names.get(str(org), str(org)),
             "course": crs, "date": pd.Timestamp(date.iloc[0]) if len(date) else crs,
             "n": int(training["participant"].nunique()),
             "n_pairs": int(training.groupby("participant")["phase"].nunique().eq(2).sum())}
@@ -318,9 +305,9 @@ def name_slug(name: str) -> str:
 
 
 def _case_orgs(notebook: str, study, parameters: Mapping) -> list[tuple[str, str]]:
-    names = org_names(study)
+    names = study.organisation_names
     if notebook == "governance_case":
-        ids = governance_orgs(study, parameters.get("org_ids") or ())
+        ids = governance.governance_orgs(study, [str(o) for o in parameters.get("org_ids") or ()])
     elif notebook == "transformation_case":
         ids = [str(find_event(study, parameters.get("event_kind", "reorganisation"),
                               str(parameters.get("org_id") or ""))["org_id"])]
@@ -367,7 +354,7 @@ def case_list(study) -> list[dict]:
     study = study_of(study)
     out = []
     try:
-        ids = governance_orgs(study)
+        ids = governance.governance_orgs(study)
     except MognadError:
         ids = []
     if ids:
@@ -387,5 +374,5 @@ def case_list(study) -> list[dict]:
 
 __all__ = ["CASE_NOTEBOOKS", "study_of", "FUNCTION_GROUPS", "GovernanceCase", "TrainingCase",
            "TransformationCase", "case_list", "course_info", "find_event", "governance_case",
-           "governance_orgs", "name_slug", "org_names", "report_name", "training_case",
+           "name_slug", "report_name", "training_case",
            "transformation_case"]
