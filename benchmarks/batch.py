@@ -72,15 +72,17 @@ def demo_study() -> Path:
     if (folder / "ready").is_file():
         return study
     from mognad.io.ingest import ingest
-    from mognad.io.store import init_study
+    from mognad.io.store import Study, init_study
     from mognad.synth import synthesize
 
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     print(f"building the demo study in {folder} (once) …", flush=True)
     synthesize(folder / "data", seed=SEED, profile="national")
-    init_study(study)
-    ingest(folder / "data" / "inputs", study=study)
+    # the study's pseudonymisation key stays in the cache folder, never in the home directory
+    key = folder / "keys" / "study.key"
+    init_study(study, key=key)
+    ingest(folder / "data" / "inputs", study=Study(study, key_file=key))
     (folder / "ready").write_text("ok\n")
     return study
 

@@ -98,6 +98,60 @@ def test_fit_mixed_nested_variance_component_matches_lme4():
     assert var["residual"] == pytest.approx(0.6779999497, rel=1e-3)
 
 
+
+def test_fit_nested_means_matches_lme4_on_pastes():
+    """The exact cell-means fit of national_trend's model: lme4's Pastes (batch/cask)."""
+    data = pd.read_csv(DATA / "pastes.csv")
+    fit = lg.fit_nested_means(data["strength"], pd.DataFrame({"Intercept": np.ones(len(data))}),
+                              groups=data["batch"], cells=data["cask"])
+    fixed = fit.fixed.set_index("term")
+    # lmer(strength ~ 1 + (1 | batch/cask), Pastes, REML = TRUE)  (r_reference_lme4.out)
+    assert fixed.loc["Intercept", "estimate"] == pytest.approx(60.05333333, abs=1e-6)
+    assert fixed.loc["Intercept", "se"] == pytest.approx(0.6768702151, rel=1e-5)
+    var = fit.variances.set_index("component")["variance"]
+    assert var["cell"] == pytest.approx(8.4336659313, rel=1e-5)
+    assert var["group"] == pytest.approx(1.6573109118, rel=1e-5)
+    assert var["residual"] == pytest.approx(0.6779999497, rel=1e-5)
+
+
+def test_fit_nested_means_equals_the_fit_on_every_observation():
+    """Covariates constant within cells, unequal cell sizes, a variance near 0: the same
+    estimates as statsmodels' MixedLM on all observations (an independent implementation)."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for g in range(40):
+        kind = "b" if g % 3 else "a"
+        for r in range(4):
+            if rng.random() < 0.2:
+                continue  # unbalanced: not every group in every round
+            n = int(rng.integers(1, 25))
+            level = 50 + 3 * r + (4 if kind == "b" else 0) + rng.normal(0, 5, 1)[0] * (g % 7 > 0)
+            rows += [{"g": f"o{g}", "round": r, "kind": kind, "y": v}
+                     for v in level + rng.normal(0, 2, 1)[0] + rng.normal(0, 10, n)]
+    data = pd.DataFrame(rows)
+    full = lg.fit_mixed(data, "y ~ C(round) + C(kind)", groups="g", vc={"gr": "0 + C(round)"})
+    X = pd.DataFrame(full.result.model.exog, columns=full.result.model.exog_names)
+    fast = lg.fit_nested_means(data["y"], X, groups=data["g"], cells=data["round"])
+    # statsmodels' own restricted likelihood at our estimates is at least its optimum (its
+    # optimisers stop a little short here), and the estimates agree closely
+    from statsmodels.regression.mixed_linear_model import MixedLMParams
+
+    var = fast.variances.set_index("component")["variance"]
+    at_ours = MixedLMParams.from_components(
+        fe_params=fast.fixed["estimate"].to_numpy(),
+        cov_re=np.array([[var["group"] / var["residual"]]]),
+        vcomp=np.array([var["cell"] / var["residual"]]))
+    assert full.result.model.loglike(at_ours, profile_fe=False) >= full.result.llf - 1e-7
+    a, b = fast.fixed.set_index("term"), full.fixed.set_index("term")
+    assert a["estimate"].to_numpy() == pytest.approx(b["estimate"].to_numpy(), abs=1e-3)
+    assert a["se"].to_numpy() == pytest.approx(b["se"].to_numpy(), rel=1e-3)
+    va = fast.variances["variance"].to_numpy()
+    vb = full.variances["variance"].to_numpy()
+    assert va == pytest.approx(vb, rel=1e-2)
+    with pytest.raises(lg.MognadError, match="constant within cells"):
+        lg.fit_nested_means(data["y"], X.assign(x=rng.normal(size=len(X))), groups=data["g"],
+                            cells=data["round"])
+
 # ------------------------------------------------------------------------------ respondent scores
 def test_respondent_scores_follow_the_codebook_rules():
     # r1 answers q01-q02 only in effektivitet (q01-q05): 2 < min 3 items -> no category score,

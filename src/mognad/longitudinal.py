@@ -66,6 +66,7 @@ __all__ = [
     "change",
     "change_decomposition",
     "fit_mixed",
+    "fit_nested_means",
     "largest_movers",
     "national_category_profile",
     "national_trend",
@@ -364,6 +365,162 @@ def _gls_cov(model, result) -> np.ndarray:
     return np.linalg.inv(info / s2)
 
 
+def fit_nested_means(
+    y,
+    X: pd.DataFrame,
+    *,
+    groups,
+    cells,
+    reml: bool = True,
+    ci: float = 0.95,
+) -> MixedFit:
+    """REML (or ML) fit of ``y ~ X + (1 | group) + (1 | group:cell)`` from cell summaries.
+
+    The model of :func:`fit_mixed` with ``vc={"cell": "0 + C(cell)"}``, for the common case where
+    every fixed-effect column is constant within a cell (e.g. round and organisation type within
+    an organisation-round). Then the likelihood factorises exactly into a within-cell part
+    (the residual variance only) and the likelihood of the cell means with covariance
+    ``s2 * (diag(1/n + t_v**2) + t_u**2 * J)`` per group, so the fit needs only each cell's size,
+    mean and fixed-effect row plus the pooled within-cell sum of squares: the same estimates as
+    the fit on every observation (lme4, statsmodels), at a cost that does not grow with the
+    number of observations. Like lme4, the residual variance is profiled out and the two
+    relative standard deviations ``t_u = s_u / s``, ``t_v = s_v / s`` are optimised on
+    ``[0, inf)`` (bounded L-BFGS from several starting points, best criterion kept). The
+    covariance of the fixed effects is ``s2 (X' V*^-1 X)^-1`` (lme4's ``vcov``).
+
+    Parameters
+    ----------
+    y : array-like
+        The response, one value per observation.
+    X : DataFrame
+        The fixed-effect design, one row per observation (columns are the terms).
+    groups, cells : array-like
+        The group (random intercept) and the cell within the group (nested random intercept) of
+        each observation. Cell labels need only be unique within their group.
+    reml : bool
+        Restricted maximum likelihood (default) or maximum likelihood.
+    ci : float
+        Level of the Wald intervals of the fixed effects.
+
+    Returns
+    -------
+    MixedFit
+        With ``result=None``; ``variances`` names the components ``"group"``, ``"cell"`` and
+        ``"residual"``.
+
+    Raises
+    ------
+    MognadError
+        If a fixed-effect column varies within a cell, or the design is rank deficient.
+
+    Examples
+    --------
+    The same estimates as the fit on every observation (:func:`fit_mixed`):
+
+    >>> rng = np.random.default_rng(2)
+    >>> g, c = np.repeat(np.arange(10), 6), np.tile(np.repeat([0, 1, 2], 2), 10)
+    >>> u, v = rng.normal(0, 2, 10), rng.normal(0, 1, 30)
+    >>> data = pd.DataFrame({"g": g, "c": c, "y": 50 + u[g] + v[g * 3 + c] + rng.normal(0, 1, 60)})
+    >>> fast = fit_nested_means(data["y"], pd.DataFrame({"Intercept": np.ones(60)}),
+    ...                         groups=data["g"], cells=data["c"])
+    >>> full = fit_mixed(data, "y ~ 1", groups="g", vc={"c": "0 + C(c)"})
+    >>> bool(np.allclose(fast.fixed[["estimate", "se"]], full.fixed[["estimate", "se"]], atol=1e-4))
+    True
+    """
+    from scipy import optimize
+
+    ci = _check_ci(ci)
+    y = np.asarray(y, dtype=float)
+    names = [str(c) for c in X.columns]
+    Xa = X.to_numpy(dtype=float)
+    key = pd.MultiIndex.from_arrays([pd.Series(groups).to_numpy(), pd.Series(cells).to_numpy()])
+    cell_of, cell_keys = pd.factorize(key)
+    k = len(cell_keys)
+    n = np.bincount(cell_of, minlength=k).astype(float)
+    ybar = np.bincount(cell_of, weights=y, minlength=k) / n
+    xbar = np.column_stack([np.bincount(cell_of, weights=Xa[:, j], minlength=k)
+                            for j in range(Xa.shape[1])]) / n[:, None]
+    if np.abs(Xa - xbar[cell_of]).max(initial=0.0) > 1e-9 * max(1.0, np.abs(Xa).max()):
+        raise MognadError("fit_nested_means needs fixed effects that are constant within cells")
+    ssw = float(((y - ybar[cell_of]) ** 2).sum())
+    group_of, _ = pd.factorize(cell_keys.get_level_values(0))
+    m = int(group_of.max()) + 1
+    N, p = len(y), Xa.shape[1]
+    if np.linalg.matrix_rank(xbar) < p:
+        raise MognadError(f"the fixed-effect design is rank deficient ({names})")
+    dof = N - p if reml else N
+
+    def gsum(values):
+        values = np.asarray(values)
+        if values.ndim == 1:
+            return np.bincount(group_of, weights=values, minlength=m)
+        return np.column_stack([np.bincount(group_of, weights=values[:, j], minlength=m)
+                                for j in range(values.shape[1])])
+
+    def parts(theta):
+        tu2, tv2 = theta[0] ** 2, theta[1] ** 2
+        d = tv2 + 1.0 / n
+        w = 1.0 / d
+        s = gsum(w)
+        a = tu2 / (1.0 + tu2 * s)
+        gx = gsum(xbar * w[:, None])
+        gy = gsum(ybar * w)
+        A = (xbar * w[:, None]).T @ xbar - (gx * a[:, None]).T @ gx
+        b = (xbar * w[:, None]).T @ ybar - (gx * a[:, None]).T @ gy
+        yy = float((w * ybar ** 2).sum() - (a * gy ** 2).sum())
+        beta = np.linalg.solve(A, b)
+        q = ssw + yy - float(b @ beta)
+        logdet = float(np.log(d).sum() + np.log1p(tu2 * s).sum())
+        return A, beta, q, logdet
+
+    def criterion(theta):
+        try:
+            A, _, q, logdet = parts(theta)
+        except np.linalg.LinAlgError:
+            return np.inf
+        if not q > 0:
+            return np.inf
+        value = dof * np.log(q) + logdet
+        if reml:
+            value += np.linalg.slogdet(A)[1]
+        return value
+
+    # a coarse bounded quasi-Newton search from a few starts, the best point polished by
+    # Nelder-Mead to a tight tolerance (the numerical gradient is too noisy for that)
+    best = None
+    for start in ((1.0, 1.0), (0.2, 0.2), (2.0, 0.5), (0.5, 2.0)):
+        res = optimize.minimize(criterion, np.array(start), method="L-BFGS-B",
+                                bounds=[(0.0, None), (0.0, None)])
+        if np.isfinite(res.fun) and (best is None or res.fun < best.fun - 1e-12):
+            best = res
+    if best is not None:
+        polish = optimize.minimize(criterion, best.x, method="Nelder-Mead",
+                                   bounds=[(0.0, None), (0.0, None)],
+                                   options={"xatol": 1e-9, "fatol": 1e-13, "maxiter": 2000})
+        if polish.fun <= best.fun:
+            best = polish
+    if best is None:
+        raise MognadError("the mixed model could not be fitted (no finite likelihood)")
+    A, beta, q, _ = parts(best.x)
+    s2 = q / dof
+    cov = pd.DataFrame(s2 * np.linalg.inv(A), index=names, columns=names)
+    se = np.sqrt(np.diag(cov.to_numpy()))
+    zq = stats.norm.ppf(0.5 + ci / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = beta / se
+    fixed = pd.DataFrame({
+        "term": pd.array(names, dtype="str"),
+        "estimate": beta, "se": se, "z": z, "p_value": 2 * stats.norm.sf(np.abs(z)),
+        "ci_low": beta - zq * se, "ci_high": beta + zq * se,
+    })
+    variances = pd.DataFrame({
+        "component": pd.array(["group", "cell", "residual"], dtype="str"),
+        "variance": [best.x[0] ** 2 * s2, best.x[1] ** 2 * s2, s2],
+    })
+    return MixedFit(fixed, variances, cov, bool(best.success), "REML on cell means"
+                    if reml else "ML on cell means", None)
+
+
 # ============================================================================== change per org
 def _group_index(groups: pd.DataFrame, **keys) -> int | None:
     mask = np.ones(len(groups), dtype=bool)
@@ -586,21 +743,17 @@ def _reference_type(types: pd.Series) -> str:
 def _fit_trend(frame: pd.DataFrame, rounds: list[int], ci: float) -> pd.DataFrame:
     """Mixed model on respondent scores of one score name; marginal means per round.
 
-    The model of :func:`national_trend`, built directly as a statsmodels ``MixedLM`` (design
-    matrices by hand: the formula interface would evaluate the variance-component formula once
-    per organisation, which dominates the time). Equivalent to
-    ``fit_mixed(d, "y ~ C(round) + C(org_type)", groups="org_id",
-    vc={"org_round": "0 + C(round)"})``.
+    The model of :func:`national_trend`, ``fit_mixed(d, "y ~ C(round) + C(org_type)",
+    groups="org_id", vc={"org_round": "0 + C(round)"})``, fitted exactly from the
+    organisation-round summaries (:func:`fit_nested_means`: round and type are constant within
+    an organisation-round), with the design built by hand.
     """
-    import statsmodels.api as sm
-    from statsmodels.regression.mixed_linear_model import VCSpec
-
     d = pd.DataFrame({
         "y": frame["score_pct"].to_numpy(dtype=float),
         "org_id": frame["org_id"].astype(str).to_numpy(),
         "round": frame["round"].astype(int).to_numpy(),
         "otype": frame["org_type"].astype(str).to_numpy(),
-    }).sort_values(["org_id", "round"], kind="stable").reset_index(drop=True)
+    })
     org_types = d.drop_duplicates("org_id").set_index("org_id")["otype"]
     cols = {"Intercept": np.ones(len(d))}
     for r in rounds[1:]:
@@ -613,18 +766,7 @@ def _fit_trend(frame: pd.DataFrame, rounds: list[int], ci: float) -> pd.DataFram
             cols[f"org_type[{t}]"] = (d["otype"] == t).to_numpy(dtype=float)
     exog = pd.DataFrame(cols)
     exog = exog.loc[:, (exog != 0).any(axis=0)]  # a round without data has no column
-    orgs = sorted(d["org_id"].unique())
-    starts = np.searchsorted(d["org_id"].to_numpy(), orgs + [chr(0x10FFFF)])
-    mats, names = [], []
-    for i in range(len(orgs)):
-        rr = d["round"].to_numpy()[starts[i]:starts[i + 1]]
-        present = sorted(set(rr.tolist()))
-        mats.append((rr[:, None] == np.array(present)[None, :]).astype(float))
-        names.append([f"org_round[{r}]" for r in present])
-    vc = VCSpec(["org_round"], [names], [mats])
-    model = sm.MixedLM(d["y"].to_numpy(), exog, groups=d["org_id"].to_numpy(),
-                       exog_re=np.ones((len(d), 1)), exog_vc=vc)
-    fit = _fit_model(model, "org_id", reml=True, ci=ci)
+    fit = fit_nested_means(d["y"], exog, groups=d["org_id"], cells=d["round"], ci=ci)
     terms = fit.fixed["term"].tolist()
     weights = org_types.value_counts(normalize=True)
     type_row = np.zeros(len(terms))

@@ -42,7 +42,9 @@ def catalogue(lang: str = "sv") -> dict[str, str]:
 
     lang = check_lang(lang)
     source = resources.files("mognad.present").joinpath("locale", f"{lang}.yaml")
-    return _flatten(yaml.safe_load(source.read_text(encoding="utf-8")) or {})
+    # libyaml's safe loader when available: the same documents, about ten times faster
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return _flatten(yaml.load(source.read_text(encoding="utf-8"), Loader=loader) or {})
 
 
 def has(key: str, lang: str = "sv") -> bool:

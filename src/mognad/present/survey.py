@@ -291,7 +291,7 @@ def org_head(profile, lang: str = "sv") -> page.ReportHead:
 def _primary(profile) -> pd.DataFrame:
     comp = profile.comparison
     return _in_codebook_order(comp[comp["level"].isin(["total", "dimension", "category"])],
-                              None)
+                              profile.codebook)
 
 
 def _peer_of(profile, lang: str) -> tuple[str, int]:

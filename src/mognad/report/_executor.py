@@ -744,11 +744,19 @@ _PREPARED: dict = {}
 
 def notebook_imports(notebook: str) -> list[str]:
     """Module names the code cells of *notebook* import (``import x`` / ``from x import y``)."""
+    return [name for name in _notebook_names(notebook) if ":" not in name]
+
+
+def _notebook_names(notebook: str) -> list[str]:
+    """Imported module names, and ``module:attribute`` for every ``module.attribute`` the code
+    uses on a plainly imported module (``mognad.organisation_profile``: the façade loads those
+    lazily, so a warm worker resolves them before forking)."""
     import ast
 
     with open(notebook, encoding="utf-8") as fh:
         nb = json.load(fh)
     names: list[str] = []
+    attributes: list[str] = []
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "code":
             continue
@@ -760,12 +768,19 @@ def notebook_imports(notebook: str) -> list[str]:
             tree = ast.parse("\n".join(lines))
         except SyntaxError:
             continue
+        aliases = {}
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 names.extend(alias.name for alias in node.names)
+                aliases.update({alias.asname or alias.name: alias.name for alias in node.names
+                                if "." not in alias.name})
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 names.append(node.module)
-    return list(dict.fromkeys(names))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id in aliases):
+                attributes.append(f"{aliases[node.value.id]}:{node.attr}")
+    return list(dict.fromkeys(names + attributes))
 
 
 def _notebook_defaults(notebook: str) -> dict:
@@ -794,7 +809,8 @@ def prepare(spec: dict, *, data: bool = True) -> dict:
     """Warm this worker for *spec* before the notebook is forked off (done once per notebook
     and study, reused by every later report).
 
-    - imports every module the notebook's code imports (so no report pays for them);
+    - imports every module the notebook's code imports, and resolves the names it uses from a
+      lazily loading module such as the ``mognad`` façade (so no report pays for them);
     - for a notebook with a ``study`` parameter, reads the study's per-batch data once
       (:func:`mognad.views.national.preload`: registry, invitations, metadata, fingerprint and,
       for a ``round``, that round's national results with the notebook's ``n_boot``, ``seed``
@@ -823,9 +839,12 @@ def prepare(spec: dict, *, data: bool = True) -> dict:
         t = time.perf_counter()
         defaults = {}
         with contextlib.suppress(Exception):
-            for name in notebook_imports(notebook):
+            for name in _notebook_names(notebook):
                 with contextlib.suppress(Exception):
-                    importlib.import_module(name)
+                    module, _, attribute = name.partition(":")
+                    loaded = importlib.import_module(module)
+                    if attribute:
+                        getattr(loaded, attribute)
             defaults = _notebook_defaults(notebook)
         _PREPARED[key] = defaults
         spent["imports"] = time.perf_counter() - t
@@ -891,6 +910,10 @@ def _warm_up() -> None:
         frame._repr_html_()
         repr(frame)
         frame.groupby("b")["a"].agg(["mean", "count"])
+    with contextlib.suppress(Exception):
+        from mognad.present import style
+
+        style.warm_up()  # catalogues, the plot style, fonts as the reports use them
 
 
 def init_worker(engine: str, preload: tuple[str, ...] = DEFAULT_PRELOAD) -> None:
