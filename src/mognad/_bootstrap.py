@@ -26,6 +26,7 @@ scheme :data:`RESAMPLING` names in provenance records.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -128,7 +129,11 @@ class Prepared:
     X: np.ndarray  # (R, NI) float32 answers on the codebook scale, NaN missing
     S: np.ndarray  # (R, C) float64 respondent category score in percent, NaN invalid
     S_answers: np.ndarray  # (R, C) answered items behind each valid category score
-    seed_words: list[tuple[int, int]]  # per group: stable hash of its key
+
+    @functools.cached_property
+    def seed_words(self) -> list[tuple[int, int]]:
+        """Per group: a stable hash of its key (computed when resampling first needs it)."""
+        return _group_seed_words(self.groups)
 
     @property
     def n_groups(self) -> int:
@@ -356,7 +361,6 @@ def prepare(
         X=X,
         S=S,
         S_answers=S_answers,
-        seed_words=_group_seed_words(groups),
     )
 
 

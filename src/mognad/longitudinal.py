@@ -488,7 +488,7 @@ def fit_nested_means(
     # a coarse bounded quasi-Newton search from a few starts, the best point polished by
     # Nelder-Mead to a tight tolerance (the numerical gradient is too noisy for that)
     best = None
-    for start in ((1.0, 1.0), (0.2, 0.2), (2.0, 0.5), (0.5, 2.0)):
+    for start in ((1.0, 1.0), (0.2, 0.5)):  # lme4 starts at (1, 1) alone
         res = optimize.minimize(criterion, np.array(start), method="L-BFGS-B",
                                 bounds=[(0.0, None), (0.0, None)])
         if np.isfinite(res.fun) and (best is None or res.fun < best.fun - 1e-12):
@@ -496,7 +496,8 @@ def fit_nested_means(
     if best is not None:
         polish = optimize.minimize(criterion, best.x, method="Nelder-Mead",
                                    bounds=[(0.0, None), (0.0, None)],
-                                   options={"xatol": 1e-9, "fatol": 1e-13, "maxiter": 2000})
+                                   options={"xatol": 1e-8, "maxiter": 2000,
+                                            "fatol": 1e-13 * max(1.0, abs(best.fun))})
         if polish.fun <= best.fun:
             best = polish
     if best is None:
@@ -860,7 +861,8 @@ def national_trend(
     ----------
     study : Study or path
         Or any object with ``responses`` and ``organisations`` DataFrames.
-    level : {"total", "dimension", "category"}
+    level : {"total", "dimension", "category"} or a sequence of them
+        Several levels are fitted from one reading of the data (one model per score).
     name : str, optional
         A dimension or category id; default: every name of the level (one model each).
     panel : {"all", "balanced", "both"}
@@ -902,7 +904,10 @@ def national_trend(
     ci = _check_ci(ci)
     study = _open(study)
     cb = _codebook(study, codebook)
-    names = [(level, n) for n in _check_level(level, name, cb)]
+    levels = [level] if isinstance(level, str) else list(level)
+    if len(levels) > 1 and name is not None:
+        raise MognadError("name= selects within one level; give a single level with it")
+    names = [(lv, n) for lv in levels for n in _check_level(lv, name, cb)]
     resp = _responses(study, rounds=rounds)
     if resp.empty:
         raise MognadError("the study has no responses" + (f" in rounds {list(rounds)}"
@@ -910,7 +915,7 @@ def national_trend(
     all_rounds = sorted(int(r) for r in resp["round"].unique())
     if len(all_rounds) < 2:
         raise MognadError(f"a trend needs at least two rounds; the data have {all_rounds}")
-    rs = respondent_scores(resp, codebook=cb, by=("org_id", "round"), levels=[level])
+    rs = respondent_scores(resp, codebook=cb, by=("org_id", "round"), levels=levels)
     rs["org_id"] = rs["org_id"].astype("str")
     rs["round"] = rs["round"].astype("int64")
     rs["org_type"] = rs["org_id"].map(_org_types(study)).fillna("okänd").astype("str")
@@ -927,8 +932,8 @@ def national_trend(
     out = []
     for pn in panels:
         for lv, nm in names:
-            sub = rs[rs["name"] == nm]
-            pts = points[points["name"] == nm]
+            sub = rs[(rs["level"] == lv) & (rs["name"] == nm)]
+            pts = points[(points["level"] == lv) & (points["name"] == nm)]
             if pn == "balanced":
                 sub = sub[sub["org_id"].isin(balanced_orgs)]
                 pts = pts[pts["org_id"].isin(balanced_orgs)]
