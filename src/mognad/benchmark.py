@@ -342,14 +342,18 @@ def compare_to_peers(
         note = None
 
     has_ci = {"ci_low", "ci_high"} <= set(own.columns)
+    # the peers' values of every level and name, grouped once
+    peer_rows = rframe[rframe[org].isin(ids)].dropna(subset=[value])
+    peer_values = {(str(lv), str(nm)): g.to_numpy(float) for (lv, nm), g in
+                   peer_rows.groupby(["level", "name"], sort=False, observed=True)[value]}
+    empty = np.array([], dtype=float)
     rows = []
     for _, r in own.iterrows():
         x = r[value]
         lo = float(r["ci_low"]) if has_ci and pd.notna(r["ci_low"]) else np.nan
         hi = float(r["ci_high"]) if has_ci and pd.notna(r["ci_high"]) else np.nan
         se = (hi - lo) / (2 * z)
-        same = rframe[(rframe["level"] == r["level"]) & (rframe["name"] == r["name"])]
-        peers = same.loc[same[org].isin(ids), value].dropna().to_numpy(float)
+        peers = peer_values.get((str(r["level"]), str(r["name"])), empty)
         n = len(peers)
         row = {
             org: org_id, round_col: round, "level": r["level"], "name": r["name"],

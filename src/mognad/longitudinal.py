@@ -307,16 +307,7 @@ def _fit_model(model, group_name: str, *, reml: bool, ci: float) -> MixedFit:
         )
     names = list(model.exog_names)
     cov = pd.DataFrame(_gls_cov(model, result), index=names, columns=names)
-    est = np.asarray(result.fe_params, dtype=float)
-    se = np.sqrt(np.diag(cov.to_numpy()))
-    zq = stats.norm.ppf(0.5 + ci / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = est / se
-    fixed = pd.DataFrame({
-        "term": pd.array(names, dtype="str"),
-        "estimate": est, "se": se, "z": z, "p_value": 2 * stats.norm.sf(np.abs(z)),
-        "ci_low": est - zq * se, "ci_high": est + zq * se,
-    })
+    fixed = _wald_table(names, np.asarray(result.fe_params, dtype=float), cov, ci)
     comps = [(group_name, float(np.asarray(result.cov_re)[0, 0]))]
     comps += [(n, float(v)) for n, v in zip(model.exog_vc.names, np.atleast_1d(result.vcomp),
                                             strict=True)]
@@ -324,6 +315,19 @@ def _fit_model(model, group_name: str, *, reml: bool, ci: float) -> MixedFit:
     variances = pd.DataFrame(comps, columns=["component", "variance"])
     variances["component"] = variances["component"].astype("str")
     return MixedFit(fixed, variances, cov, True, used, result)
+
+
+def _wald_table(names: list[str], est: np.ndarray, cov: pd.DataFrame, ci: float) -> pd.DataFrame:
+    """Fixed effects with Wald (normal) tests and intervals, one row per term."""
+    se = np.sqrt(np.diag(cov.to_numpy()))
+    zq = stats.norm.ppf(0.5 + ci / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = est / se
+    return pd.DataFrame({
+        "term": pd.array(names, dtype="str"),
+        "estimate": est, "se": se, "z": z, "p_value": 2 * stats.norm.sf(np.abs(z)),
+        "ci_low": est - zq * se, "ci_high": est + zq * se,
+    })
 
 
 def _psd_sqrt(m: np.ndarray) -> np.ndarray:
@@ -505,15 +509,7 @@ def fit_nested_means(
     A, beta, q, _ = parts(best.x)
     s2 = q / dof
     cov = pd.DataFrame(s2 * np.linalg.inv(A), index=names, columns=names)
-    se = np.sqrt(np.diag(cov.to_numpy()))
-    zq = stats.norm.ppf(0.5 + ci / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = beta / se
-    fixed = pd.DataFrame({
-        "term": pd.array(names, dtype="str"),
-        "estimate": beta, "se": se, "z": z, "p_value": 2 * stats.norm.sf(np.abs(z)),
-        "ci_low": beta - zq * se, "ci_high": beta + zq * se,
-    })
+    fixed = _wald_table(names, beta, cov, ci)
     variances = pd.DataFrame({
         "component": pd.array(["group", "cell", "residual"], dtype="str"),
         "variance": [best.x[0] ** 2 * s2, best.x[1] ** 2 * s2, s2],

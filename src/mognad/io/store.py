@@ -1092,15 +1092,16 @@ def _long_frame(resp: pa.Table, ans: dict[str, np.ndarray], items: list[tuple[in
     return out
 
 
-def open_study(path: str | Path, *, key_file: str | Path | None = None,
+def open_study(path: str | Path | Study, *, key_file: str | Path | None = None,
                busy_timeout: float | None = None,
                release_after: float | None = READER_IDLE_SECONDS) -> Study:
     """Open a study folder for analysis.
 
     Parameters
     ----------
-    path : str or Path
-        A folder created by :func:`init_study` / ``mognad init``.
+    path : str, Path or Study
+        A folder created by :func:`init_study` / ``mognad init``; an open :class:`Study` is
+        returned as it is (so functions can take either).
     key_file : str, Path or None
         The pseudonymisation key file, needed only to ingest respondent files (default:
         ``$MOGNAD_KEY_FILE`` or ``<key_dir()>/<study-id>.key``).
@@ -1115,6 +1116,8 @@ def open_study(path: str | Path, *, key_file: str | Path | None = None,
     -------
     Study
     """
+    if isinstance(path, Study):
+        return path
     return Study(_require_study(Path(path)),
                  key_file=Path(key_file).expanduser() if key_file is not None else None,
                  busy_timeout=busy_timeout, release_after=release_after)

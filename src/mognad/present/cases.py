@@ -787,9 +787,10 @@ def case_reports(study, *, lang: str = "sv") -> list[dict]:
     them for HTML, e.g. with :func:`mognad.present.markup.escape_html`) and ``file``
     (``<report name>.html``, :func:`mognad.views.cases.report_name`).
     """
-    from mognad.views.cases import case_list, report_name, study_of
+    from mognad.io.store import open_study
+    from mognad.views.cases import case_list, report_name
 
-    study = study_of(study)
+    study = open_study(study)
     names = study.organisation_names
     out = []
     for case in case_list(study):

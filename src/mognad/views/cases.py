@@ -43,11 +43,6 @@ FUNCTION_GROUPS = {"chef": "chefer och verksamhetsutvecklare",
                    "kommunikation": "stödfunktioner"}
 
 
-def study_of(study) -> Study:
-    """An open study from a study or its folder."""
-    return study if isinstance(study, Study) else open_study(study)
-
-
 # ============================================================================================
 # Governance and pacing
 # ============================================================================================
@@ -94,7 +89,7 @@ def governance_case(study, org_ids: Sequence[str] = (), *, horizon_months: int =
                     ) -> GovernanceCase:
     """Demand and delivery, capacity, lead times, the funding-model effect and spending of the
     governance case's organisations."""
-    study = study_of(study)
+    study = open_study(study)
     requests = load_requests(study)
     budgets = load_budgets(study)
     changes = governance.funding_change_dates(study.events, requests=requests, budgets=budgets)
@@ -133,7 +128,7 @@ def governance_case(study, org_ids: Sequence[str] = (), *, horizon_months: int =
 def find_event(study, kind: str = "reorganisation", org_id: str = "") -> dict:
     """The event a transformation report is about: *org_id*'s first event of *kind*, or (with
     no *org_id*) the first organisation's. Raises when there is none."""
-    ev = casestudy.event_orgs(study_of(study), kind)
+    ev = casestudy.event_orgs(open_study(study), kind)
     if org_id:
         ev = ev[ev["org_id"] == str(org_id)]
     if not len(ev):
@@ -187,7 +182,7 @@ def transformation_case(study, org_id: str = "", *, event_kind: str = "reorganis
     Only the organisation's own budget lines and request log are used: without them the
     report says that the analysis cannot be made, never shows other organisations instead.
     """
-    study = study_of(study)
+    study = open_study(study)
     event = find_event(study, event_kind, org_id)
     org = str(event["org_id"])
     first = int(first_round or pd.Timestamp(event["date"]).year + 1)
@@ -219,7 +214,7 @@ def course_info(study, org_id: str = "", course: str = "") -> tuple[dict, pd.Dat
     (the course_start event's date, or the course id), ``n`` participants and ``n_pairs`` with
     both phases.
     """
-    study = study_of(study)
+    study = open_study(study)
     training = load_training(study, org_id=org_id or None, course=course or None)
     if not len(training):
         raise MognadError("no training answers in the study (for this org_id/course); ingest "
@@ -271,7 +266,7 @@ def training_case(study, org_id: str = "", course: str = "", *,
                   k_min: int = 5) -> TrainingCase:
     """Paired pre/post change of the course participants, by (merged) function under
     disclosure control, and the course's challenges."""
-    study = study_of(study)
+    study = open_study(study)
     info, training = course_info(study, org_id, course)
     groups = dict(FUNCTION_GROUPS if function_groups is None else function_groups)
     effects = casestudy.training_effects(training, codebook=study.codebook,
@@ -339,7 +334,7 @@ def report_name(notebook: str, study, *, parameters: Mapping | None = None,
     from pathlib import Path
 
     notebook = Path(notebook).stem
-    orgs = _case_orgs(notebook, study_of(study), dict(parameters or {}))
+    orgs = _case_orgs(notebook, open_study(study), dict(parameters or {}))
     stem = "-".join([CASE_NOTEBOOKS[notebook], *(name_slug(n) for _, n in orgs)])
     return stem + ("-en" if lang == "en" else "")
 
@@ -351,7 +346,7 @@ def case_list(study) -> list[dict]:
     transformation report per organisation with a ``reorganisation`` event, one training report
     per course, and the internal comparison of the organisation it picks by default.
     """
-    study = study_of(study)
+    study = open_study(study)
     out = []
     try:
         ids = governance.governance_orgs(study)
@@ -372,7 +367,7 @@ def case_list(study) -> list[dict]:
     return out
 
 
-__all__ = ["CASE_NOTEBOOKS", "study_of", "FUNCTION_GROUPS", "GovernanceCase", "TrainingCase",
+__all__ = ["CASE_NOTEBOOKS", "FUNCTION_GROUPS", "GovernanceCase", "TrainingCase",
            "TransformationCase", "case_list", "course_info", "find_event", "governance_case",
            "name_slug", "report_name", "training_case",
            "transformation_case"]

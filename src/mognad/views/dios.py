@@ -14,15 +14,11 @@ import pandas as pd
 
 from mognad import dios
 from mognad.errors import MognadError
-from mognad.io.store import Study, open_study
+from mognad.io.store import open_study
 
 #: Defaults of the reports (documented in docs/dios.md).
 REPLACEMENT_SHARE = 0.5
 OLD_YEARS = 15
-
-
-def _study(study) -> Study:
-    return study if isinstance(study, Study) else open_study(study)
 
 
 @dataclass
@@ -81,7 +77,7 @@ def organisation_inventory(study, org_id: str, year: int, *, thresholds: dict | 
     MognadError
         When the study has no inventory for the organisation that year.
     """
-    study = _study(study)
+    study = open_study(study)
     org_id, year = str(org_id), int(year)
     systems = dios.load_systems(study, year=year)
     own = dios.load_systems(study, org_id=org_id, year=year)
@@ -153,7 +149,7 @@ class NationalInventory:
 def national_inventory(study, year: int, *, thresholds: dict | None = None,
                        old: int = OLD_YEARS, top_domains: int = 2) -> NationalInventory:
     """The numbers of the national DIOS report (see :class:`NationalInventory`)."""
-    study = _study(study)
+    study = open_study(study)
     year = int(year)
     systems = dios.load_systems(study, year=year)
     orgs = study.organisations

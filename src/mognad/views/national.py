@@ -172,7 +172,7 @@ def national_round(study: Study | str, round: int, *, n_boot: int = 1000, seed: 
     """
     from mognad.scoring import bootstrap_scores, classify, rank_in_peers, score
 
-    study = study if isinstance(study, Study) else open_study(study)
+    study = open_study(study)
     round = int(round)
     if round not in study.rounds:
         raise MognadError(f"round {round} is not in the study; rounds: {study.rounds}")
@@ -200,7 +200,7 @@ def national_round(study: Study | str, round: int, *, n_boot: int = 1000, seed: 
 
 def precompute(study: Study | str, rounds: list[int] | None = None, **kwargs) -> list[NationalRound]:
     """Compute and cache :func:`national_round` for several rounds (default: all)."""
-    study = study if isinstance(study, Study) else open_study(study)
+    study = open_study(study)
     return [national_round(study, r, **kwargs) for r in (rounds or study.rounds)]
 
 
