@@ -168,14 +168,18 @@ def warm_up() -> None:
     --------
     >>> warm_up()
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     from mognad.present import catalogue, page
 
     for lang in catalogue.LANGS:
         catalogue.catalogue(lang)
     with plot_style():
-        fig, ax = plt.subplots(figsize=(3, 2))
+        # not a pyplot figure: that would fix pyplot's backend before a notebook chooses it
+        fig = Figure(figsize=(3, 2))
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
         ax.plot([0, 1, 2], [1, 3, 2], "o-", label="a")
         ax.barh(["x", "y"], [1, 2], label="b")
         ax.annotate("48 %", (1, 3), fontsize=9)

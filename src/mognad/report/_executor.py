@@ -861,7 +861,9 @@ def prepare(spec: dict, *, data: bool = True) -> dict:
             "round": int(rnd) if isinstance(rnd, int | str) and str(rnd).isdigit() else None,
             "n_boot": params.get("n_boot", 1000),
             "seed": params.get("seed", 0),
-            "peer": params.get("peer_group", "org_type"),
+            # "auto" (similar organisations) reads the national figures made with org_type
+            "peer": ("org_type" if params.get("peer_group", "org_type") == "auto"
+                     else params.get("peer_group", "org_type")),
         }
         data_key = ("data", os.path.abspath(os.path.join(os.path.dirname(notebook), study)),
                     json.dumps(settings, sort_keys=True, default=str))
@@ -872,6 +874,13 @@ def prepare(spec: dict, *, data: bool = True) -> dict:
             if data_key not in _PREPARED or snap is None or not snap.is_current():
                 t = time.perf_counter()
                 national.preload(data_key[1], **settings)
+                if settings["round"] is not None and "mognad:organisation_profile" in \
+                        _notebook_names(notebook):
+                    from mognad.views import organisation
+
+                    organisation.warm_up(data_key[1], settings["round"],
+                                         n_boot=settings["n_boot"], seed=settings["seed"],
+                                         peer_group=params.get("peer_group", "auto"))
                 _PREPARED[data_key] = True
                 spent["data"] = time.perf_counter() - t
     return spent
