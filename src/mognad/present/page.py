@@ -134,9 +134,21 @@ def section(*parts, keep: bool = True, new_page: bool = False) -> Block:
     --------
     >>> str(section(heading(2, "org.summary"), paragraph("org.no_change")))
     '<div class="mognad-block mognad-keep"><h2>Sammanfattning</h2><p>Organisationen deltog inte i någon tidigare mätomgång.</p></div>'
+
+    A table too long for one page runs on; its heading and text stay with its first rows:
+
+    >>> import pandas as pd
+    >>> from mognad.present.tables import Col, table
+    >>> long = table(pd.DataFrame({"round": range(40)}), [Col("round", "col.round", "int")])
+    >>> str(section(heading(2, "org.summary"), long)).startswith('<div class="mognad-block mognad-lead">')
+    True
     """
-    classes = ("mognad-block" + (" mognad-keep" if keep else "")
-               + (" mognad-new-page" if new_page else ""))
+    # a table too long to keep on one page may run on: then only the heading and text stay
+    # with its first rows (a whole kept block would leave most of a page empty before it)
+    long_table = any(isinstance(p, Table) and 'class="mognad-table' in p.html[:60]
+                     and "mognad-keep" not in p.html[:120] for p in parts)
+    classes = ("mognad-block" + ((" mognad-lead" if long_table else " mognad-keep") if keep
+                                 else "") + (" mognad-new-page" if new_page else ""))
     return Block(f'<div class="{classes}">' + "".join(_part(p) for p in parts) + "</div>")
 
 

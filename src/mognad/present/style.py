@@ -144,6 +144,9 @@ p.mognad-subtitle { color: #444; margin-top: 0; }
   div.mognad-table.mognad-wide-page { page: wide; }
   div.mognad-table.mognad-wide-page table.mognad { font-size: 8pt; }
   div.mognad-keep { break-inside: avoid; page-break-inside: avoid; }
+  div.mognad-lead > h1, div.mognad-lead > h2, div.mognad-lead > h3, div.mognad-lead > h4,
+  div.mognad-lead > p, div.mognad-lead > ul { break-after: avoid; page-break-after: avoid; }
+  div.mognad-lead table.mognad thead { display: table-header-group; }
   div.mognad-new-page { break-before: page; page-break-before: always; }
   h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
   p.mognad-note { break-before: avoid; page-break-before: avoid; }
