@@ -272,7 +272,7 @@ def print_templates(meta: dict, *, lang: str | None = None) -> dict:
     style = ("font-family:'DejaVu Sans',sans-serif;font-size:7.5pt;color:#555;width:100%;"
              "margin:0 14mm;")
     header = escape_html(meta.get("running_header") or meta.get("report_title") or "")
-    word, of = ("Sida", "av") if lang == "sv" else ("Page", "of")
+    word, of = escape_html(_text("common.page", lang)), escape_html(_text("common.page_of", lang))
     return {
         "headerTemplate": f'<div style="{style}"><span>{header}</span></div>',
         "footerTemplate": (f'<div style="{style}text-align:right;">{word} '

@@ -1,0 +1,52 @@
+"""Checks every report kind must pass (shared by the report tests): publishable text, only
+the report renderer's tables, every column header visible in the printed PDF."""
+
+from __future__ import annotations
+
+import html as _html
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import mognad
+
+
+def assert_publishable(text: str, lang: str) -> None:
+    """The visible text of a report: no NaN/None/nan, and (Swedish) no decimal point and no
+    hyphen used as a minus sign in numbers."""
+    assert not re.search(r"\b(NaN|nan|None|NaT|<NA>)\b", text), re.search(
+        r".{30}\b(NaN|nan|None|NaT|<NA>)\b.{30}", text)
+    if lang == "sv":
+        clean = text.replace(f"mognad {mognad.__version__}", "mognad")
+        found = re.findall(r".{0,25}\d\.\d.{0,10}", clean)
+        assert not found, found
+        minus = re.findall(r".{0,20}(?<![\w–/-])-\d.{0,10}", clean)
+        assert not minus, minus
+
+
+def pdf_words(pdf: Path) -> set[str]:
+    """The words of a PDF's text (poppler's pdftotext, layout mode)."""
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    return set(subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                              text=True, check=True).stdout.split())
+
+
+def assert_pdf_has_every_header(html: str, pdf: Path) -> None:
+    """Every word of every column header of *html* is in the text of *pdf*: no column is cut
+    off at the right margin."""
+    words = pdf_words(pdf)
+    headers = {_html.unescape(re.sub(r"<[^>]+>", "", h)).strip()
+               for h in re.findall(r"<th[^>]*>(.*?)</th>", html, re.S)}
+    missing = sorted(h for h in headers if h and not all(w in words for w in h.split()))
+    assert not missing, missing
+
+
+def assert_no_raw_tables(html: str) -> None:
+    """Every table is the report renderer's (class ``mognad``): no pandas HTML with its index."""
+    assert 'class="dataframe' not in html
+    for match in re.finditer(r"<table\b[^>]*>", html):
+        assert 'class="mognad' in match.group(0), match.group(0)
