@@ -137,9 +137,9 @@ def key_dir() -> Path:
     Examples
     --------
     >>> from unittest import mock
-    >>> with mock.patch.dict(os.environ, {KEY_DIR_ENV: "/tmp/keys"}):
+    >>> with mock.patch.dict(os.environ, {KEY_DIR_ENV: "vault/keys"}):
     ...     str(key_dir())
-    '/tmp/keys'
+    'vault/keys'
     >>> with mock.patch.dict(os.environ, {"HOME": "/home/anna"}):
     ...     for name in (KEY_DIR_ENV, "XDG_CONFIG_HOME"):
     ...         _ = os.environ.pop(name, None)

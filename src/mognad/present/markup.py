@@ -39,8 +39,8 @@ def escape_html(value) -> str:
 
     Examples
     --------
-    >>> escape_html('<img src="/tmp/key" onerror=alert(1)>')
-    '&lt;img src=&quot;/tmp/key&quot; onerror=alert(1)&gt;'
+    >>> escape_html('<img src="../study.key" onerror=alert(1)>')
+    '&lt;img src=&quot;../study.key&quot; onerror=alert(1)&gt;'
     >>> escape_html(None)
     ''
     """
