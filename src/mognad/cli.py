@@ -506,12 +506,13 @@ def batch(
     if "round" in declared and "org_id" in declared:
         # national figures once per batch, cached in the store for every report to read
         from mognad.views.national import national_round
+        from mognad.views.organisation import national_grouping
 
         typer.echo(f"national figures for {round_} …")
         peer = extra.get("peer_group", "auto")
         national_round(st, round_, n_boot=int(extra.get("n_boot", 1000)),
                        seed=int(extra.get("seed", 0)),
-                       peer="org_type" if peer == "auto" else peer)  # what the profile reads
+                       peer=national_grouping(peer))  # what the profile reads
     names = st.organisation_names
     job_list = [
         {"stem": report_stem(nb, study=st, org_id=o, round=round_, names=names),

@@ -26,6 +26,7 @@ import atexit
 import base64
 import contextlib
 import datetime as _dt
+import functools
 import importlib
 import io
 import json
@@ -805,6 +806,18 @@ def _notebook_defaults(notebook: str) -> dict:
     return {}
 
 
+def _national_grouping(peer_group: str) -> str:
+    from mognad.views.organisation import national_grouping
+
+    return national_grouping(peer_group)
+
+
+@functools.lru_cache(maxsize=64)
+def _notebook_names_at(notebook: str, stamp: int) -> tuple[str, ...]:
+    """:func:`_notebook_names` read once per notebook version (*stamp*: its mtime)."""
+    return tuple(_notebook_names(notebook))
+
+
 def prepare(spec: dict, *, data: bool = True) -> dict:
     """Warm this worker for *spec* before the notebook is forked off (done once per notebook
     and study, reused by every later report).
@@ -839,7 +852,7 @@ def prepare(spec: dict, *, data: bool = True) -> dict:
         t = time.perf_counter()
         defaults = {}
         with contextlib.suppress(Exception):
-            for name in _notebook_names(notebook):
+            for name in _notebook_names_at(notebook, stamp):
                 with contextlib.suppress(Exception):
                     module, _, attribute = name.partition(":")
                     loaded = importlib.import_module(module)
@@ -861,9 +874,7 @@ def prepare(spec: dict, *, data: bool = True) -> dict:
             "round": int(rnd) if isinstance(rnd, int | str) and str(rnd).isdigit() else None,
             "n_boot": params.get("n_boot", 1000),
             "seed": params.get("seed", 0),
-            # "auto" (similar organisations) reads the national figures made with org_type
-            "peer": ("org_type" if params.get("peer_group", "org_type") == "auto"
-                     else params.get("peer_group", "org_type")),
+            "peer": _national_grouping(params.get("peer_group", "org_type")),
         }
         data_key = ("data", os.path.abspath(os.path.join(os.path.dirname(notebook), study)),
                     json.dumps(settings, sort_keys=True, default=str))
@@ -875,7 +886,7 @@ def prepare(spec: dict, *, data: bool = True) -> dict:
                 t = time.perf_counter()
                 national.preload(data_key[1], **settings)
                 if settings["round"] is not None and "mognad:organisation_profile" in \
-                        _notebook_names(notebook):
+                        _notebook_names_at(notebook, stamp):
                     from mognad.views import organisation
 
                     organisation.warm_up(data_key[1], settings["round"],

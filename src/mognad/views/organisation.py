@@ -108,6 +108,19 @@ def _scalar(frame: pd.DataFrame, column: str):
     return None if pd.isna(value) else float(value)
 
 
+def national_grouping(peer_group: str) -> str:
+    """The grouping the round's national figures are computed (and cached) with for a report
+    asking for *peer_group*: ``org_type`` for ``auto`` (the ranks in them are not used), else
+    the grouping itself.
+
+    Examples
+    --------
+    >>> national_grouping("auto"), national_grouping("kommungrupp")
+    ('org_type', 'kommungrupp')
+    """
+    return "org_type" if peer_group == AUTO_PEER else peer_group
+
+
 def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: str = "sv",
                          peer_group: str = AUTO_PEER, k_min: int = 5, n_boot: int = 1000,
                          seed: int = 0) -> OrganisationProfile:
@@ -168,7 +181,7 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
     # the national figures are cached under the grouping the batch precomputed them with (the
     # ranks in them are not used here): org_type unless a grouping was asked for explicitly
     national = national_round(study, round, n_boot=n_boot, seed=seed,
-                              peer="org_type" if peer_group == AUTO_PEER else peer_group)
+                              peer=national_grouping(peer_group))
     if peer_group == AUTO_PEER:
         peer_group = similar_organisations(orgs, org_id)
     cb = study.codebook
@@ -305,4 +318,4 @@ def _quality_findings(current: pd.DataFrame, n: int, rate, hidden: int, *,
     return found
 
 
-__all__ = ["OrganisationProfile", "organisation_profile", "warm_up"]
+__all__ = ["OrganisationProfile", "national_grouping", "organisation_profile", "warm_up"]
