@@ -268,6 +268,21 @@ def test_export_html_language_and_no_cdn():
     assert isinstance(nbformat, object)
 
 
+def test_warnings_stay_out_of_the_report_but_in_the_notebook():
+    """A warning a cell printed (stderr) is for the analyst: the report page does not show it,
+    the executed notebook still has it; stdout is shown."""
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    cell = new_code_cell("x")
+    cell.outputs = [new_output("stream", name="stderr", text="UserWarning: Tight layout\n"),
+                    new_output("stream", name="stdout", text="Antal svar: 12\n")]
+    nb = new_notebook(cells=[cell])
+    html = export_html(nb)
+    assert "Antal svar: 12" in html
+    assert "Tight layout" not in html
+    assert nb.cells[0].outputs[0]["text"].startswith("UserWarning")
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -17,10 +17,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from _report_checks import assert_no_raw_tables, assert_pdf_has_every_header, assert_publishable
 
 from mognad.io.ingest import ingest
 from mognad.io.store import init_study, open_study
-from mognad.report.render import find_chromium, render_report
+from mognad.report.render import find_chromium, render_report, report_text
 from mognad.synth import synthesize
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None,
@@ -111,11 +112,16 @@ class _Live(HTMLParser):
             self.images.append(names.get("src", ""))
 
 
+@pytest.mark.parametrize("lang", ["sv", "en"])
 @pytest.mark.parametrize(("notebook", "params"), REPORTS, ids=[r[0] for r in REPORTS])
-def test_hostile_names_stay_text_in_every_report_kind(hostile_study, tmp_path, notebook, params):
+def test_hostile_names_stay_text_in_every_report_kind(hostile_study, tmp_path, notebook, params,
+                                                     lang):
+    """Every report kind, in both languages, HTML and PDF: safe (nothing live, nothing read
+    from disk) and publishable (only the renderer's tables, no NaN, Swedish numbers in
+    Swedish, every column header in the printed PDF, page numbers in the footer)."""
     root, study, secret = hostile_study
     st = open_study(study)
-    parameters = {"study": str(study), "lang": "sv"}
+    parameters = {"study": str(study), "lang": lang}
     for key, value in params.items():
         if key == "org_id":  # the organisation with the most respondents / systems
             table = "systems" if notebook == "dios_report" else "respondents"
@@ -145,7 +151,17 @@ def test_hostile_names_stay_text_in_every_report_kind(hostile_study, tmp_path, n
     flat = " ".join(pdf_text.split())
     assert SECRET not in pdf_text
     assert "<script>" in flat or "<img" in flat, flat[:400]
-    # the script did not run: "PWNED" is only ever the escaped name's own text, and the report
-    # is all there
-    assert flat.count("PWNED") == flat.count("innerHTML='PWNED'") >= 1
-    assert len(flat) > 1000 and "Sida 1 av" in flat
+    # the script did not run: "PWNED" is only ever the escaped name's own text (read in the
+    # order it was drawn and without white space: a long name wraps anywhere in a narrow
+    # column, and the layout text would interleave it with the next column), and the report is
+    # all there
+    raw = subprocess.run(["pdftotext", "-raw", str(result.pdf), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    joined = "".join(raw.split())
+    assert joined.count("PWNED") == joined.count("innerHTML='PWNED'") >= 1
+    assert len(flat) > 1000 and ("Sida 1 av" if lang == "sv" else "Page 1 of") in flat
+    # 5. publishable: the report renderer's tables only, no NaN/None, Swedish numbers, every
+    #    column header visible in the PDF (nothing cut off at the right margin)
+    assert_no_raw_tables(html)
+    assert_publishable(report_text(html), lang)
+    assert_pdf_has_every_header(html, result.pdf)

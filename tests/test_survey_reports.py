@@ -203,10 +203,11 @@ def test_the_checks_catch_what_they_look_for():
             assert_nothing_live(bad)
     with pytest.raises(AssertionError):
         assert_no_raw_tables(pd.DataFrame({"a": [1.5]}).to_html())
-    for bad in ("Resultat 47.6 %", "Skillnad -3,2 p.e.", "Resultat NaN"):
+    for bad in ("Resultat 47.6 %", "Skillnad -3,2 p.e.", "Resultat NaN", "pandas 2.2.3 ger 0.5"):
         with pytest.raises(AssertionError):
             assert_publishable(bad, "sv")
-    assert_publishable("Resultat 47,6 %, skillnad −3,2 p.e., 2020-03-01, 2019–2024", "sv")
+    assert_publishable("Resultat 47,6 %, skillnad −3,2 p.e., 2020-03-01, 2019–2024, "
+                       "pandas 2.2.3", "sv")
 
 
 def test_the_pdf_check_sees_a_column_cut_off(tmp_path):

@@ -23,6 +23,9 @@ from mognad.present.markup import Safe, bullets, md_inline
 from mognad.present.style import ACCENT, PEER, SERIES, plain, plot_style
 from mognad.present.tables import Col, Table, table
 
+#: At most this many characters of an organisation's name in a figure (title, legend).
+_NAME_WIDTH = 60
+
 #: The terms of :func:`mognad.governance.funding_effect` a report shows, in order.
 TERMS = ("level_change", "slope_change", "mean_change")
 
@@ -244,7 +247,7 @@ def flow_figure(flow: pd.DataFrame, *, names: Mapping, changes: Mapping | None =
                                 ("completions", SERIES[3])):
                 ax.plot(g["month"], g[col].rolling(rolling, min_periods=1).mean(), color=colour,
                         lw=1.3, label=text(f"gov.series.{col}", lang))
-            ax.set_title(plain(names.get(org, org)), loc="left", fontsize=9)
+            ax.set_title(plain(names.get(org, org), width=_NAME_WIDTH), loc="left", fontsize=9)
             ax.set_ylabel(text("gov.axis_per_month", lang), fontsize=8)
             _mark(ax, changes.get(org))
             ax = grid[i, 1]
@@ -298,7 +301,7 @@ def its_figure(series: Mapping, *, names: Mapping, changes: Mapping,
                 if i == 0:
                     ax.set_title(text(f"gov.outcome.{outcome}", lang), fontsize=8.5)
                 if j == 0:
-                    ax.set_ylabel(plain(names.get(org, org)), fontsize=8.5)
+                    ax.set_ylabel(plain(names.get(org, org), width=_NAME_WIDTH), fontsize=8.5)
                 ax.tick_params(labelsize=7)
         handles, labels = grid[0, 0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="upper center", ncol=3, fontsize=7,
@@ -323,7 +326,7 @@ def lead_figure(curves: pd.DataFrame, *, names: Mapping, lang: str = "sv"):
                 ax.step(sub["days"], sub["survival"], where="post", color=SERIES[k],
                         label=f"{text(f'gov.period_long.{period}', lang)} "
                               f"(n = {fmt.integer(sub['n'].iloc[0], lang)})")
-            ax.set_title(plain(names.get(org, org)), loc="left", fontsize=9)
+            ax.set_title(plain(names.get(org, org), width=_NAME_WIDTH), loc="left", fontsize=9)
             ax.set_xlabel(text("gov.axis_days", lang), fontsize=8)
             ax.tick_params(labelsize=7)
             ax.legend(fontsize=7)
@@ -355,7 +358,7 @@ def spending_figure(shares: pd.DataFrame, *, focus, names: Mapping, changes: Map
         for k, org in enumerate(focus):
             g = shares[shares["org_id"] == org]
             ax.plot(g["year"], 100 * g["exploration_share"], "o-", ms=3, color=SERIES[k],
-                    label=plain(names.get(org, org)))
+                    label=plain(names.get(org, org), width=_NAME_WIDTH))
             if org in changes:
                 ax.axvline(pd.Timestamp(changes[org]).year - 0.5, color=SERIES[k], ls="--",
                            lw=1)
@@ -373,7 +376,7 @@ def spending_figure(shares: pd.DataFrame, *, focus, names: Mapping, changes: Map
                     ax.errorbar(g["round"] + 0.08 * k, g["score_pct"],
                                 yerr=[g["score_pct"] - g["ci_low"], g["ci_high"] - g["score_pct"]],
                                 fmt="o", ls=ls, ms=3, color=SERIES[k], capsize=2,
-                                label=f"{plain(names.get(org, org))}: "
+                                label=f"{plain(names.get(org, org), width=_NAME_WIDTH)}: "
                                       f"{text(f'gov.series.{cat}', lang)}")
             ax.set_ylabel(text("gov.axis_score", lang), fontsize=8)
             ax.tick_params(labelsize=7)

@@ -11,7 +11,7 @@ import pandas as pd
 from mognad.codebook import Codebook, load_codebook
 from mognad.present import numbers as fmt
 from mognad.present.catalogue import text
-from mognad.present.style import ACCENT, NATIONAL, OWN, PEER, SERIES, axes, plot_style
+from mognad.present.style import ACCENT, NATIONAL, OWN, PEER, SERIES, axes, plain, plot_style
 
 
 def number_ticks(ax, lang: str = "sv", *, axis: str = "both") -> None:
@@ -44,18 +44,6 @@ def number_ticks(ax, lang: str = "sv", *, axis: str = "both") -> None:
         ax.xaxis.set_major_formatter(formatter(ax.xaxis))
     if axis in ("both", "y"):
         ax.yaxis.set_major_formatter(formatter(ax.yaxis))
-
-
-def plain(value) -> str:
-    """Data as Matplotlib text: a ``$`` would start mathematics (and a parse error), so it is
-    escaped; the text is shown as it is.
-
-    Examples
-    --------
-    >>> plain("A$B$C"), plain(None)
-    ('A\\\\$B\\\\$C', '')
-    """
-    return "" if value is None else str(value).replace("$", "\\$")
 
 
 def category_profile(comparison: pd.DataFrame, *, codebook: Codebook | None = None,

@@ -59,16 +59,29 @@ def plot_style():
         yield
 
 
-def plain(text) -> str:
+def plain(text, *, width: int | None = None) -> str:
     """Data as plot text: Matplotlib's maths mode (``$…$``) cannot start from it.
+
+    Parameters
+    ----------
+    text : object
+        The value to show (``None`` shows as nothing).
+    width : int, optional
+        At most this many characters: a longer name (an axis title, a legend entry) ends in
+        "…" instead of pushing the plot out of its figure.
 
     Examples
     --------
     >>> print(plain("Kostnad $x$")), plain(None)
     Kostnad \\$x\\$
     (None, '')
+    >>> plain("Västra Götalandsregionen", width=12)
+    'Västra Göta…'
     """
-    return "" if text is None else str(text).replace("$", r"\$")
+    value = "" if text is None else str(text)
+    if width is not None and len(value) > width:
+        value = value[:width - 1].rstrip() + "…"
+    return value.replace("$", r"\$")
 
 
 def axes(ax=None, *, figsize=(7.5, 4.2)):
@@ -102,9 +115,12 @@ def axes(ax=None, *, figsize=(7.5, 4.2)):
 #: page, headings are never the last line of a page, and table rows are never split. JupyterLab
 #: keeps every notebook output on one page (``.jp-OutputArea-child``), which pushes long tables
 #: to the next page and leaves half-empty pages: the sheet turns that off, the sections decide.
+#: A long unbroken string from data (a URL, a path, a hostile name) wraps anywhere in text
+#: and text cells, so it can widen neither a table past the right margin nor the page.
 #: No ``url()``, ``@import`` or backslash: the exporter's sanitiser keeps only such CSS.
 REPORT_CSS = """
 div.mognad-table { margin: 4px 0 12px 0; max-width: 100%; }
+h1, h2, h3, h4, p, li, caption { overflow-wrap: anywhere; }
 div.mognad-table table.mognad { border-collapse: collapse; margin: 4px 0 4px 0;
   font-size: 0.9em; width: auto; max-width: 100%; table-layout: auto; color: #222; }
 div.mognad-table table.mognad caption { caption-side: top; text-align: left; font-weight: 600;
@@ -116,7 +132,7 @@ div.mognad-table table.mognad td { padding: 3px 7px; border-bottom: 1px solid #d
   vertical-align: top; line-height: 1.25; }
 div.mognad-table table.mognad td.num { text-align: right; white-space: nowrap;
   font-variant-numeric: tabular-nums; }
-div.mognad-table table.mognad td.txt { text-align: left; overflow-wrap: break-word; }
+div.mognad-table table.mognad td.txt { text-align: left; overflow-wrap: anywhere; }
 div.mognad-table table.mognad tbody tr:nth-child(odd) { background: #f5f6f8; }
 div.mognad-table table.mognad tbody tr:nth-child(even) { background: #ffffff; }
 div.mognad-table table.mognad tr.mark td { font-weight: 700; }

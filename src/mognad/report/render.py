@@ -424,13 +424,18 @@ def export_html(nb, *, title: str | None = None, lang: str = "sv") -> str:
 
 
 def _balanced_outputs(nb):
-    """*nb* with the raw HTML of every HTML/Markdown output closed in itself (a copy if any
-    output changes), so an unclosed tag in one output cannot hide the outputs after it."""
+    """*nb* as the report shows it (a copy if anything changes): the raw HTML of every
+    HTML/Markdown output closed in itself, so an unclosed tag in one output cannot hide the
+    outputs after it; and no ``stderr`` stream (warnings are for the analyst: they stay in the
+    executed notebook, ``keep_ipynb=True``, not in a page sent to an organisation)."""
     import copy
 
     from mognad.report._sanitize import balance_fragment
 
     changes = {}
+    dropped = {(i, j) for i, cell in enumerate(nb.cells)
+               for j, output in enumerate(cell.get("outputs") or [])
+               if output.get("output_type") == "stream" and output.get("name") == "stderr"}
     for i, cell in enumerate(nb.cells):
         for j, output in enumerate(cell.get("outputs") or []):
             for mime in ("text/html", "text/markdown"):
@@ -441,11 +446,14 @@ def _balanced_outputs(nb):
                 fixed = balance_fragment(text)
                 if fixed != text:
                     changes[(i, j, mime)] = fixed
-    if not changes:
+    if not changes and not dropped:
         return nb
     nb = copy.deepcopy(nb)
     for (i, j, mime), fixed in changes.items():
         nb.cells[i].outputs[j]["data"][mime] = fixed
+    for i in sorted({i for i, _ in dropped}):
+        nb.cells[i].outputs = [o for j, o in enumerate(nb.cells[i].outputs)
+                               if (i, j) not in dropped]
     return nb
 
 
