@@ -183,6 +183,22 @@ def test_index_rows_reasons_without_exception_text():
     assert 'href="0118-e.html"' in html
 
 
+def test_index_of_dios_reports_shows_inventory_numbers():
+    """A DIOS batch lists systems, annual cost and legacy index (not the survey score), under
+    the synthetic banner when the reports say so; expected cells formatted by hand."""
+    records = [{"stem": "9003-dalbo", "label": "9003 Dalbo kommun", "status": "ok",
+                "files": {"html": "9003-dalbo.html"},
+                "results": {"org_id": "9003", "name": "Dalbo kommun", "synthetic": True,
+                            "n_systems": 29, "annual_cost_sek": 16_755_000.0,
+                            "legacy_index": 49.58}}]
+    html = str(survey.index_body(records, round=2024))
+    assert "SYNTETISKA" in html and "Total mognad" not in html
+    for header in (">System<", ">Årskostnad<", ">Arvsindex (0–100)<"):
+        assert header in html, header
+    assert ">Dalbo kommun<" in html and ">29<" in html
+    assert f">16,8{NB}mnkr<" in html and ">49,6<" in html
+
+
 # ------------------------------------------------------------------------------ figures
 def _label_boxes(fig):
     fig.canvas.draw()

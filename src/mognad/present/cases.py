@@ -716,8 +716,8 @@ def units_figure(result: Mapping, *, lang: str = "sv", name: str = "", ax=None):
         ax.set_yticks(y, labels)
         ax.set_xlim(0, 100)
         ax.set_xlabel(text("label.of_optimal", lang))
-        if name:
-            ax.set_title(plain(name), loc="left", fontsize=10)
+        if name:  # above the legend, which sits right on top of the axes
+            ax.set_title(plain(name, width=80), loc="left", fontsize=10, pad=24)
         ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3)
         fig.tight_layout()
     return fig

@@ -28,22 +28,28 @@ def number_ticks(ax, lang: str = "sv", *, axis: str = "both") -> None:
     ['40,0', '42,5', '45,0']
     >>> plt.close(fig)
     """
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import Formatter
 
-    def formatter(which):
-        def show(value, pos=None):
-            locs = which.get_majorticklocs()
+    class Ticks(Formatter):
+        # the decimals follow from the tick spacing, worked out once per set of ticks (the
+        # axis hands its tick positions to set_locs before it asks for the labels)
+        decimals = 0
+
+        def set_locs(self, locs):
+            super().set_locs(locs)
             steps = np.diff(locs) if len(locs) > 1 else np.array([1.0])
             decimals = 0
             while decimals < 3 and np.any(np.abs(np.round(steps, decimals) - steps) > 1e-9):
                 decimals += 1
-            return fmt.number(value, decimals, lang)
-        return FuncFormatter(show)
+            self.decimals = decimals
+
+        def __call__(self, value, pos=None):
+            return fmt.number(value, self.decimals, lang)
 
     if axis in ("both", "x"):
-        ax.xaxis.set_major_formatter(formatter(ax.xaxis))
+        ax.xaxis.set_major_formatter(Ticks())
     if axis in ("both", "y"):
-        ax.yaxis.set_major_formatter(formatter(ax.yaxis))
+        ax.yaxis.set_major_formatter(Ticks())
 
 
 def category_profile(comparison: pd.DataFrame, *, codebook: Codebook | None = None,

@@ -1042,7 +1042,8 @@ def failure_reason(record: Mapping, lang: str = "sv") -> str:
 
 def index_frame(records: Sequence[Mapping], lang: str = "sv") -> pd.DataFrame:
     """One row per report of a batch (from its manifest records and their ``results``):
-    ``organisation``, ``score_pct``, ``ci_low``, ``ci_high``, ``type``, ``status``, ``links``,
+    ``organisation``, ``score_pct``, ``ci_low``, ``ci_high``, ``type`` (survey reports),
+    ``n_systems``, ``annual_cost_sek``, ``legacy_index`` (DIOS reports), ``status``, ``links``,
     ``reason``, ``failed``."""
     rows = []
     for rec in records:
@@ -1064,6 +1065,9 @@ def index_frame(records: Sequence[Mapping], lang: str = "sv") -> pd.DataFrame:
             "type": (text("index.type_cell", lang, code=code, p=fmt.share(p, lang=lang))
                      if ok and code and not fmt.is_missing(p) else (code if ok and code
                                                                     else fmt.MISSING)),
+            "n_systems": res.get("n_systems") if ok else None,
+            "annual_cost_sek": res.get("annual_cost_sek") if ok else None,
+            "legacy_index": res.get("legacy_index") if ok else None,
             "status": (text(f"index.status_{status}", lang)
                        if has(f"index.status_{status}", lang) else status),
             "links": links,
@@ -1071,16 +1075,25 @@ def index_frame(records: Sequence[Mapping], lang: str = "sv") -> pd.DataFrame:
             "failed": status in ("failed", "interrupted"),
         })
     return pd.DataFrame(rows, columns=["organisation", "score_pct", "ci_low", "ci_high", "type",
+                                       "n_systems", "annual_cost_sek", "legacy_index",
                                        "status", "links", "reason", "failed"])
 
 
 def index_table(records: Sequence[Mapping], lang: str = "sv"):
-    """The index of a batch round as a report table (rows of :func:`index_frame`)."""
+    """The index of a batch round as a report table (rows of :func:`index_frame`): the total
+    score and type for survey reports, systems, annual cost and legacy index for DIOS reports
+    (whichever the reports' results hold)."""
     frame = index_frame(records, lang)
+    inventory = frame["n_systems"].notna().any() and not frame["score_pct"].notna().any()
+    key_columns = ([Col("n_systems", "index.col_systems", "int"),
+                    Col("annual_cost_sek", "index.col_annual_cost", "sek"),
+                    Col("legacy_index", "index.col_legacy_index", "number", decimals=1)]
+                   if inventory else
+                   [Col(("score_pct", "ci_low", "ci_high"), "index.col_score_ci", "pct_ci"),
+                    Col("type", "index.col_type", "formatted")])
     return table(frame, [
         Col("organisation", "index.col_organisation"),
-        Col(("score_pct", "ci_low", "ci_high"), "index.col_score_ci", "pct_ci"),
-        Col("type", "index.col_type", "formatted"),
+        *key_columns,
         Col("status", "index.col_status"),
         Col("links", "index.col_reports", "links"),
         Col("reason", "index.col_reason"),

@@ -58,7 +58,8 @@ class OrganisationInventory:
         """Key numbers, machine-readable (for ``<report>.results.json``)."""
         legacy = self.peers.set_index("measure")["value"]
         comp = self.versus.set_index("requirement")
-        return {"org_id": self.org_id, "year": self.year, "n_systems": len(self.own),
+        return {"org_id": self.org_id, "name": self.name, "year": self.year,
+                "synthetic": bool(self.synthetic), "n_systems": len(self.own),
                 "annual_cost_sek": self.total_cost,
                 "time": self.portfolio["time"].value_counts().to_dict(),
                 "freed_cost_sek": self.freed.set_index("scenario")["freed_cost_sek"].to_dict(),
