@@ -68,8 +68,9 @@ def _as_tuple(cols: str | Iterable[str] | None) -> tuple[str, ...]:
 
 
 def _org_scores(scores: pd.DataFrame, *, value: str, org: str, round_col: str,
-                levels: tuple[str, ...] | None) -> pd.DataFrame:
-    """Organisation-level rows of the score table, checked."""
+                levels: tuple[str, ...] | None, round=None) -> pd.DataFrame:
+    """Organisation-level rows of the score table, checked (only *round*'s when given: a
+    comparison within one round neither copies nor checks the other rounds)."""
     if not isinstance(scores, pd.DataFrame):
         raise MognadError(f"scores must be a DataFrame; got {type(scores).__name__}")
     need = [org, round_col, "level", "name", value]
@@ -79,7 +80,7 @@ def _org_scores(scores: pd.DataFrame, *, value: str, org: str, round_col: str,
             f"the score table lacks column(s) {missing}; it has {list(scores.columns)} "
             "(expected the output of mognad.scoring.score)"
         )
-    frame = scores
+    frame = scores if round is None else scores[scores[round_col] == round]
     for col in _BREAKDOWNS:
         if col in frame.columns:
             frame = frame[frame[col].isna()]
@@ -318,9 +319,9 @@ def compare_to_peers(
     """
     z = _z(ci)
     levels = _as_tuple(levels)
-    frame = _org_scores(scores, value=value, org=org, round_col=round_col, levels=levels)
+    rframe = _org_scores(scores, value=value, org=org, round_col=round_col, levels=levels,
+                         round=round)
     organisations = _registry(organisations, peer, org)
-    rframe = frame[frame[round_col] == round]
     own = rframe[rframe[org] == org_id]
     if own.empty or own[value].isna().all():
         raise MognadError(f"organisation {org_id!r} has no {value} in round {round!r}")
@@ -537,9 +538,8 @@ def compare_to_peer_groups(
     1  org_type     kommun        5       60.0
     """
     value = kwargs.get("value", "score_pct")
-    frame = _org_scores(scores, value=value, org=org, round_col=round_col,
-                        levels=_as_tuple(levels))
-    rframe = frame[frame[round_col] == round]
+    rframe = _org_scores(scores, value=value, org=org, round_col=round_col,
+                         levels=_as_tuple(levels), round=round)
     parts = []
     seen: list[frozenset] = []
     for peer in peers:
