@@ -197,3 +197,19 @@ def test_report_css_prints_wide_tables_landscape_and_lets_outputs_break():
     # a heading is kept with its figure by putting both in one output (present.cases.lead),
     # and outputs are blocks so that Chromium can break between them
     assert "div.jp-OutputArea-child { display: block;" in REPORT_CSS
+
+
+def test_plot_style_is_seaborns_whitegrid_without_importing_it():
+    """The written-out style equals what seaborn itself gives (so reports need not import it);
+    only the colour map, which exists only with seaborn imported, is left out."""
+    import seaborn as sns
+
+    from mognad.present.style import SEABORN_WHITEGRID_NOTEBOOK
+
+    expected = {**sns.axes_style("whitegrid"),
+                **sns.plotting_context("notebook", font_scale=0.95)}
+    expected.pop("image.cmap")
+    assert set(SEABORN_WHITEGRID_NOTEBOOK) == set(expected)
+    for key, value in expected.items():
+        ours = SEABORN_WHITEGRID_NOTEBOOK[key]
+        assert (ours == pytest.approx(value)) if isinstance(value, float) else ours == value, key

@@ -292,7 +292,7 @@ def budget_trend(budgets: pd.DataFrame, *, org_id: str, first_year: int,
     >>> round(out["step"], 3), round(out["trend"], 3), round(out["share_after"], 2)
     (1.12, 1.03, 0.38)
     """
-    import statsmodels.api as sm
+    from statsmodels.regression.linear_model import OLS
 
     from mognad.governance import share_change, spending_shares
 
@@ -305,7 +305,7 @@ def budget_trend(budgets: pd.DataFrame, *, org_id: str, first_year: int,
     out: dict = {"table": sh[["year", "total_sek", "exploitation_sek", "exploration_sek",
                               "exploration_share"]].reset_index(drop=True)}
     if len(years) >= 4 and 0 < (years >= first_year).sum() < len(years):
-        res = sm.OLS(np.log(sh["total_sek"].to_numpy(float)), X).fit()
+        res = OLS(np.log(sh["total_sek"].to_numpy(float)), X).fit()
         lo, hi = res.conf_int(alpha=1 - ci)[2]
         out |= {"step": float(np.exp(res.params[2])), "step_ci_low": float(np.exp(lo)),
                 "step_ci_high": float(np.exp(hi)), "trend": float(np.exp(res.params[1]))}

@@ -1466,8 +1466,9 @@ def legacy_vs_survey(
     >>> round(float(link.regression.set_index("term").loc["mean_quality", "coef"]), 2)
     13.3
     """
-    import statsmodels.api as sm
     from scipy import stats
+    from statsmodels.regression.linear_model import OLS
+    from statsmodels.tools.tools import add_constant
 
     what = "legacy_vs_survey"
     if too_few not in ("raise", "none"):
@@ -1528,7 +1529,7 @@ def legacy_vs_survey(
         rows.append({"method": method, "estimate": r, "ci_low": lo, "ci_high": hi,
                      "p_value": p, "n": n})
     correlations = pd.DataFrame(rows)
-    fit = sm.OLS(y, sm.add_constant(pd.Series(x, name=measure))).fit()
+    fit = OLS(y, add_constant(pd.Series(x, name=measure))).fit()
     conf = np.asarray(fit.conf_int(alpha=1 - ci))
     regression = pd.DataFrame({
         "term": ["const", measure], "coef": np.asarray(fit.params),

@@ -254,14 +254,14 @@ def _period(months: pd.Series, change) -> pd.Series:
 
 def _hac_mean(values: np.ndarray, maxlags: int, ci: float) -> tuple[float, float, float, float]:
     """Mean with a Newey-West (HAC) standard error and normal interval."""
-    import statsmodels.api as sm
     from scipy import stats
+    from statsmodels.regression.linear_model import OLS
 
     values = np.asarray(values, dtype=float)
     if len(values) < 3:
         m = float(values.mean()) if len(values) else np.nan
         return m, np.nan, np.nan, np.nan
-    res = sm.OLS(values, np.ones(len(values))).fit(
+    res = OLS(values, np.ones(len(values))).fit(
         cov_type="HAC", cov_kwds={"maxlags": min(maxlags, len(values) - 2)})
     z = stats.norm.ppf(0.5 + ci / 2)
     m, se = float(res.params[0]), float(res.bse[0])
@@ -750,16 +750,20 @@ def _its_design(months: pd.Series, change: pd.Timestamp, trend: bool) -> tuple[n
 
 
 def _fit_its(y: np.ndarray, X: np.ndarray, outcome: str, family: str, maxlags: int):
-    import statsmodels.api as sm
+    # the models themselves, not statsmodels.api (which imports all of statsmodels)
+    from statsmodels.discrete.discrete_model import NegativeBinomial
+    from statsmodels.genmod.families import Poisson
+    from statsmodels.genmod.generalized_linear_model import GLM
+    from statsmodels.regression.linear_model import OLS
 
     cov = {"cov_type": "HAC", "cov_kwds": {"maxlags": maxlags}}
     if outcome == "arrivals":
         if family == "negbin":
-            return sm.NegativeBinomial(y, X).fit(disp=0, maxiter=200, **cov)
+            return NegativeBinomial(y, X).fit(disp=0, maxiter=200, **cov)
         if family != "poisson":
             raise MognadError(f"family must be 'poisson' or 'negbin'; got {family!r}")
-        return sm.GLM(y, X, family=sm.families.Poisson()).fit(**cov)
-    return sm.OLS(y, X).fit(**cov)
+        return GLM(y, X, family=Poisson()).fit(**cov)
+    return OLS(y, X).fit(**cov)
 
 
 def funding_effect(requests: pd.DataFrame, *, change_dates: Mapping | pd.Series,

@@ -12,7 +12,7 @@ Two papermill engines are registered here:
     nbformat outputs exactly as nbclient would record them from ipykernel's messages (stream,
     display_data, execute_result, error, clear_output, display updates). It is meant to run in a
     process that was *forked* from a warm worker (:func:`execute_forked`): the worker has already
-    imported pandas, seaborn, statsmodels, matplotlib's inline backend, IPython, nbformat and
+    imported pandas, scipy, statsmodels' formulas, matplotlib's inline backend, IPython, nbformat and
     papermill, so a report pays neither interpreter start, nor kernel start, nor those imports,
     nor kernel shutdown; and since every notebook runs in its own fresh fork, nothing one
     notebook does (globals, rcParams, monkey patches, open figures) reaches the next.
@@ -64,8 +64,6 @@ DEFAULT_PRELOAD = (
     "scipy.stats",
     "matplotlib",
     "matplotlib.pyplot",
-    "seaborn",
-    "statsmodels.api",
     "statsmodels.formula.api",
     "IPython.display",
     "bs4",

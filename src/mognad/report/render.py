@@ -19,7 +19,7 @@ never leaves a half-written report behind.
 Engines
 -------
 ``engine="fast"`` (default) executes the notebook in a fresh fork of a warm worker process that
-has already imported pandas, seaborn, statsmodels and matplotlib, with an IPython shell that
+has already imported pandas, scipy, statsmodels' formulas and matplotlib, with an IPython shell that
 records outputs exactly as nbclient records them from a kernel; before forking, the worker has
 also imported what the notebook imports and read the study's per-batch data once
 (:func:`mognad.report._executor.prepare`). ``engine="papermill"`` is plain papermill with a fresh
