@@ -16,7 +16,7 @@ JOBS ?= 2
 help:
 	@echo "make demo          - set up, synthesise the demo study, ingest it and write every report:"
 	@echo "                     reports/2024/ (one per organisation, index.html), reports/national/,"
-	@echo "                     reports/dios/ (about 6 minutes on 2 cores)"
+	@echo "                     reports/dios/ (6 to 7 minutes on 2 cores)"
 	@echo "make case-studies  - the case-study reports into reports/cases/"
 	@echo "make test          - set up and run the test suite (ruff + pytest, doctests, notebooks)"
 	@echo "make lint          - ruff only"
