@@ -224,6 +224,17 @@ def test_weakest_categories_relative_to_peers():
         "information")
 
 
+def test_weakest_categories_from_a_comparison_already_at_hand():
+    """Given the organisation's comparison over every level, the same three categories and
+    differences as above (information −30, balansering −5, infrastruktur 0, by hand)."""
+    frame, orgs = _categories()
+    cmp = compare_to_peers(frame, orgs, org_id="a", round=2024, levels="category")
+    out = weakest_categories(frame, orgs, org_id="a", round=2024, comparison=cmp)
+    assert out["name"].tolist() == ["information", "balansering", "infrastruktur"]
+    assert out["difference"].tolist() == pytest.approx([-30, -5, 0])
+    pd.testing.assert_frame_equal(out, weakest_categories(frame, orgs, org_id="a", round=2024))
+
+
 def test_weakest_categories_fall_back_to_own_scores():
     frame, orgs = _categories()
     # with min_orgs=7 the six organisations form no peer group: lowest own scores instead

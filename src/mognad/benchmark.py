@@ -399,6 +399,7 @@ def weakest_categories(
     round: int,
     peer: str | None = "org_type",
     n: int = 3,
+    comparison: pd.DataFrame | None = None,
     **kwargs,
 ) -> pd.DataFrame:
     """The ``n`` categories in which the organisation lies furthest below its peers.
@@ -413,6 +414,9 @@ def weakest_categories(
     scores, organisations, org_id, round, peer
         As in :func:`compare_to_peers`.
     n : int, default 3
+    comparison : DataFrame, optional
+        The organisation's rows of :func:`compare_to_peers` for this round and *peer*, when
+        they are already at hand (its ``category`` rows are used instead of comparing again).
     **kwargs
         Passed to :func:`compare_to_peers` (``ci``, ``min_orgs``, ``hierarchy``, ...).
 
@@ -439,8 +443,11 @@ def weakest_categories(
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise MognadError(f"n must be a whole number >= 1; got {n!r}")
     kwargs.pop("levels", None)
-    cmp = compare_to_peers(scores, organisations, org_id=org_id, round=round, peer=peer,
-                           levels="category", **kwargs)
+    if comparison is not None:
+        cmp = comparison[comparison["level"] == "category"].reset_index(drop=True)
+    else:
+        cmp = compare_to_peers(scores, organisations, org_id=org_id, round=round, peer=peer,
+                               levels="category", **kwargs)
     value = kwargs.get("value", "score_pct")
     if cmp["difference"].notna().any():
         ordered = cmp.sort_values(["difference", value, "name"], na_position="last",

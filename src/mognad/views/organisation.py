@@ -189,15 +189,18 @@ def organisation_profile(study: Study | str, org_id: str, round: int, *, lang: s
     if own_scores.empty:
         raise MognadError(f"organisation {org_id} ({org['name']}) has no answers in round {round}")
 
-    comparison = compare_to_peers(national.scores, orgs, org_id=org_id, round=round,
-                                  peer=peer_group)
+    # the categories, dimensions, total and statements against the peers in one comparison
+    compared = compare_to_peers(national.scores, orgs, org_id=org_id, round=round,
+                                peer=peer_group,
+                                levels=("category", "dimension", "total", "item"))
+    is_item = compared["level"] == "item"
+    comparison = compared[~is_item].reset_index(drop=True)
+    items = compared[is_item].reset_index(drop=True)
     weakest = weakest_categories(national.scores, orgs, org_id=org_id, round=round,
-                                 peer=peer_group)
+                                 peer=peer_group, comparison=comparison)
     side = tuple(dict.fromkeys(p for p in (*SIDE_BY_SIDE, peer_group)))
     peer_groups = compare_to_peer_groups(national.scores, orgs, org_id=org_id, round=round,
                                          peers=side)
-    items = compare_to_peers(national.scores, orgs, org_id=org_id, round=round,
-                             peer=peer_group, levels="item")
     total_row = own_scores[own_scores["level"] == "total"]
     total = {"score_pct": _scalar(total_row, "score_pct"), "ci_low": _scalar(total_row, "ci_low"),
              "ci_high": _scalar(total_row, "ci_high"),
