@@ -1,5 +1,6 @@
 """Checks every report kind must pass (shared by the report tests): publishable text, only
-the report renderer's tables, every column header visible in the printed PDF."""
+the report renderer's tables, every column header visible in the printed PDF; and the report
+kinds themselves, with the parameters to render each from a study."""
 
 from __future__ import annotations
 
@@ -29,12 +30,47 @@ def assert_publishable(text: str, lang: str) -> None:
         assert not minus, minus
 
 
-def pdf_words(pdf: Path) -> set[str]:
-    """The words of a PDF's text (poppler's pdftotext, layout mode)."""
+#: Every report kind with its parameters (``org_id`` None: see :func:`report_parameters`).
+REPORTS = [
+    ("organisation_report", {"round": 2024, "org_id": None}),
+    ("national_status", {"round": 2024}),
+    ("longitudinal_study", {}),
+    ("dios_report", {"year": 2024, "org_id": None}),
+    ("dios_national", {"year": 2024}),
+    ("governance_case", {}),
+    ("transformation_case", {}),
+    ("training_evaluation", {}),
+    ("internal_comparison", {}),
+]
+
+
+def report_parameters(study: Path, notebook: str, params: dict, lang: str) -> dict:
+    """The parameters to render *notebook* from the study folder *study*: *params* with the
+    study, the language and, for ``org_id`` None, the organisation with the most respondents
+    (the most systems for the DIOS report)."""
+    from mognad.io.store import open_study
+
+    parameters = {"study": str(study), "lang": lang, **params}
+    if "org_id" in params and params["org_id"] is None:
+        table = "systems" if notebook == "dios_report" else "respondents"
+        parameters["org_id"] = str(open_study(study).sql(
+            f"SELECT org_id FROM {table} GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+        ).iloc[0, 0])
+    return parameters
+
+
+def pdf_text(pdf: Path, *, raw: bool = False) -> str:
+    """A PDF's text (poppler's pdftotext): laid out as on the page, or with *raw* in the order
+    it was drawn (a table cell's text together, not interleaved with the next column)."""
     if not shutil.which("pdftotext"):
         pytest.skip("pdftotext (poppler-utils) is not installed")
-    return set(subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
-                              text=True, check=True).stdout.split())
+    return subprocess.run(["pdftotext", "-raw" if raw else "-layout", str(pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def pdf_words(pdf: Path) -> set[str]:
+    """The words of a PDF's text (layout mode)."""
+    return set(pdf_text(pdf).split())
 
 
 def assert_pdf_has_every_header(html: str, pdf: Path) -> None:

@@ -27,24 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report_checks import (  # noqa: E402
+    REPORTS,
     assert_no_raw_tables,
     assert_pdf_has_every_header,
     assert_publishable,
+    report_parameters,
 )
-
-#: Every report kind with its parameters (``org_id`` None: the organisation with the most
-#: respondents, or systems for the DIOS report).
-REPORTS = [
-    ("organisation_report", {"round": 2024, "org_id": None}),
-    ("national_status", {"round": 2024}),
-    ("longitudinal_study", {}),
-    ("dios_report", {"year": 2024, "org_id": None}),
-    ("dios_national", {"year": 2024}),
-    ("governance_case", {}),
-    ("transformation_case", {}),
-    ("training_evaluation", {}),
-    ("internal_comparison", {}),
-]
 
 
 def main(argv=None) -> int:
@@ -61,24 +49,19 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     try:
-        st = open_study(study)
+        open_study(study)
     except MognadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     failures = 0
     for notebook, params in REPORTS:
-        parameters = dict(params)
-        if "org_id" in parameters:
-            table = "systems" if notebook == "dios_report" else "respondents"
-            parameters["org_id"] = str(st.sql(f"SELECT org_id FROM {table} GROUP BY 1 "
-                                              "ORDER BY count(*) DESC, 1 LIMIT 1").iloc[0, 0])
         for lang in ("sv", "en"):
             start = time.perf_counter()
             stem = f"{notebook}-{lang}"
             try:
                 result = render_report(ROOT / "notebooks" / f"{notebook}.ipynb",
-                                       parameters={"study": str(study), "lang": lang,
-                                                   **parameters},
+                                       parameters=report_parameters(study, notebook, params,
+                                                                    lang),
                                        out_dir=out, stem=stem, formats=("html", "pdf"))
                 html = result.html.read_text(encoding="utf-8")
                 assert_no_raw_tables(html)

@@ -185,18 +185,27 @@ def test_index_rows_reasons_without_exception_text():
 
 def test_index_of_dios_reports_shows_inventory_numbers():
     """A DIOS batch lists systems, annual cost and legacy index (not the survey score), under
-    the synthetic banner when the reports say so; expected cells formatted by hand."""
+    the synthetic banner when the reports say so; expected cells formatted by hand. The name
+    comes from the report's results.json: a hostile one is shown escaped, as text."""
+    hostile = '<img src=/etc/passwd> <script>alert(1)</script> =HYPERLINK("http://x")'
     records = [{"stem": "9003-dalbo", "label": "9003 Dalbo kommun", "status": "ok",
                 "files": {"html": "9003-dalbo.html"},
                 "results": {"org_id": "9003", "name": "Dalbo kommun", "synthetic": True,
                             "n_systems": 29, "annual_cost_sek": 16_755_000.0,
-                            "legacy_index": 49.58}}]
+                            "legacy_index": 49.58}},
+               {"stem": "9004-x", "label": "9004", "status": "ok", "files": {},
+                "results": {"org_id": "9004", "name": hostile, "n_systems": 3,
+                            "annual_cost_sek": 12_345.0, "legacy_index": 10.0}}]
     html = str(survey.index_body(records, round=2024))
     assert "SYNTETISKA" in html and "Total mognad" not in html
     for header in (">System<", ">Årskostnad<", ">Arvsindex (0–100)<"):
         assert header in html, header
     assert ">Dalbo kommun<" in html and ">29<" in html
     assert f">16,8{NB}mnkr<" in html and ">49,6<" in html
+    assert f">12{NB}345{NB}kr<" in html
+    assert "<img" not in html and "<script>" not in html
+    assert ("&lt;img src=/etc/passwd&gt; &lt;script&gt;alert(1)&lt;/script&gt; "
+            "=HYPERLINK(&quot;http://x&quot;)") in html
 
 
 # ------------------------------------------------------------------------------ figures

@@ -12,15 +12,21 @@ import base64
 import csv
 import re
 import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from _report_checks import assert_no_raw_tables, assert_pdf_has_every_header, assert_publishable
+from _report_checks import (
+    REPORTS,
+    assert_no_raw_tables,
+    assert_pdf_has_every_header,
+    assert_publishable,
+    pdf_text,
+    report_parameters,
+)
 
 from mognad.io.ingest import ingest
-from mognad.io.store import init_study, open_study
+from mognad.io.store import init_study
 from mognad.report.render import find_chromium, render_report, report_text
 from mognad.synth import synthesize
 
@@ -77,19 +83,6 @@ def hostile_study(tmp_path_factory):
     return root, study, secret
 
 
-REPORTS = [
-    ("organisation_report", {"round": 2024, "org_id": None}),
-    ("national_status", {"round": 2024}),
-    ("longitudinal_study", {}),
-    ("dios_report", {"year": 2024, "org_id": None}),
-    ("dios_national", {"year": 2024}),
-    ("governance_case", {}),
-    ("transformation_case", {}),
-    ("training_evaluation", {}),
-    ("internal_comparison", {}),
-]
-
-
 class _Live(HTMLParser):
     """Collects what would be live in a browser."""
 
@@ -120,14 +113,7 @@ def test_hostile_names_stay_text_in_every_report_kind(hostile_study, tmp_path, n
     from disk) and publishable (only the renderer's tables, no NaN, Swedish numbers in
     Swedish, every column header in the printed PDF, page numbers in the footer)."""
     root, study, secret = hostile_study
-    st = open_study(study)
-    parameters = {"study": str(study), "lang": lang}
-    for key, value in params.items():
-        if key == "org_id":  # the organisation with the most respondents / systems
-            table = "systems" if notebook == "dios_report" else "respondents"
-            value = str(st.sql(f"SELECT org_id FROM {table} GROUP BY 1 "
-                               "ORDER BY count(*) DESC, 1 LIMIT 1").iloc[0, 0])
-        parameters[key] = value
+    parameters = report_parameters(study, notebook, params, lang)
     find_chromium()
     result = render_report(NOTEBOOKS / f"{notebook}.ipynb", parameters=parameters,
                            out_dir=tmp_path, stem=notebook, formats=("html", "pdf"))
@@ -146,18 +132,15 @@ def test_hostile_names_stay_text_in_every_report_kind(hostile_study, tmp_path, n
     # 3. the hostile names are shown, escaped, as text
     assert "&lt;script&gt;" in html or "&lt;img" in html
     # 4. the PDF shows them as text too (the script did not run: nothing replaced the page)
-    pdf_text = subprocess.run(["pdftotext", "-layout", str(result.pdf), "-"],
-                              capture_output=True, text=True, check=True).stdout
-    flat = " ".join(pdf_text.split())
-    assert SECRET not in pdf_text
+    laid_out = pdf_text(result.pdf)
+    flat = " ".join(laid_out.split())
+    assert SECRET not in laid_out
     assert "<script>" in flat or "<img" in flat, flat[:400]
     # the script did not run: "PWNED" is only ever the escaped name's own text (read in the
     # order it was drawn and without white space: a long name wraps anywhere in a narrow
     # column, and the layout text would interleave it with the next column), and the report is
     # all there
-    raw = subprocess.run(["pdftotext", "-raw", str(result.pdf), "-"], capture_output=True,
-                         text=True, check=True).stdout
-    joined = "".join(raw.split())
+    joined = "".join(pdf_text(result.pdf, raw=True).split())
     assert joined.count("PWNED") == joined.count("innerHTML='PWNED'") >= 1
     assert len(flat) > 1000 and ("Sida 1 av" if lang == "sv" else "Page 1 of") in flat
     # 5. publishable: the report renderer's tables only, no NaN/None, Swedish numbers, every

@@ -417,13 +417,13 @@ def export_html(nb, *, title: str | None = None, lang: str = "sv") -> str:
         name = "report"
     exporter = get_exporter()
     resources = {"metadata": {"name": title or name}, "mognad_lang": lang or "sv"}
-    nb = _balanced_outputs(nb)
+    nb = _report_outputs(nb)
     with _EXPORTER_LOCK:
         body, _ = exporter.from_notebook_node(nb, resources=resources)
     return safe_page(strip_remote_resources(body))
 
 
-def _balanced_outputs(nb):
+def _report_outputs(nb):
     """*nb* as the report shows it (a copy if anything changes): the raw HTML of every
     HTML/Markdown output closed in itself, so an unclosed tag in one output cannot hide the
     outputs after it; and no ``stderr`` stream (warnings are for the analyst: they stay in the
